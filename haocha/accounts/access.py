@@ -1,0 +1,105 @@
+"""Who is calling and what they may see: one Actor per request, scoped to organisation subtrees."""
+
+import time
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from haocha.accounts.models import ApiClient, Role, hash_api_key
+from haocha.organisations.models import Organisation
+
+
+@dataclass(frozen=True)
+class Actor:
+    label: str
+    user: object | None = None
+    client: ApiClient | None = None
+    roles: frozenset = field(default_factory=frozenset)
+    all_access: bool = False
+    org_ids: frozenset = field(default_factory=frozenset)
+    scopes: frozenset = field(default_factory=frozenset)
+
+    @property
+    def idempotency_scope(self) -> str:
+        if self.client is not None:
+            return f"client:{self.client.pk}"
+        if self.user is not None:
+            return f"user:{self.user.pk}"
+        return "public"
+
+    def has_role(self, *roles: str) -> bool:
+        return self.all_access or bool(self.roles.intersection(roles))
+
+    def can_see_org(self, org_id: int | None) -> bool:
+        return org_id is not None and (self.all_access or org_id in self.org_ids)
+
+    def org_filter(self, *fields: str) -> Q:
+        """A Q that keeps rows whose given organisation fields fall inside this actor's scope."""
+        if self.all_access:
+            return Q()
+        q = Q(pk__in=[])
+        for name in fields:
+            q |= Q(**{f"{name}__in": self.org_ids})
+        return q
+
+
+def _orgs_under(region_paths: list[str], org_paths: list[str]) -> frozenset:
+    if not region_paths and not org_paths:
+        return frozenset()
+    q = Q(pk__in=[])
+    for path in region_paths:
+        q |= Q(region__path__startswith=path)
+    for path in org_paths:
+        q |= Q(path__startswith=path)
+    return frozenset(Organisation.objects.filter(q).values_list("pk", flat=True))
+
+
+def actor_for_user(user) -> Actor:
+    cached = getattr(user, "_haocha_actor", None)
+    if cached is not None:
+        return cached
+    assignments = list(user.roles.select_related("region", "organisation"))
+    roles = frozenset(a.role for a in assignments)
+    all_access = user.is_superuser or Role.SYSTEM_ADMIN in roles
+    org_ids = (
+        frozenset()
+        if all_access
+        else _orgs_under(
+            [a.region.path for a in assignments if a.region_id],
+            [a.organisation.path for a in assignments if a.organisation_id],
+        )
+    )
+    actor = Actor(label=user.get_username(), user=user, roles=roles, all_access=all_access, org_ids=org_ids)
+    user._haocha_actor = actor
+    return actor
+
+
+_CLIENT_CACHE: dict[str, tuple[float, Actor | None]] = {}
+_CLIENT_CACHE_SECONDS = 30.0
+
+
+def actor_for_api_key(raw_key: str) -> Actor | None:
+    """Resolve an API key to its client's actor; cached in-process for a short time."""
+    digest = hash_api_key(raw_key)
+    now = time.monotonic()
+    hit = _CLIENT_CACHE.get(digest)
+    if hit is not None and now - hit[0] < _CLIENT_CACHE_SECONDS:
+        return hit[1]
+    client = ApiClient.objects.filter(key_hash=digest, is_active=True).first()
+    actor = None
+    if client is not None:
+        org_ids = _orgs_under(
+            list(client.regions.values_list("path", flat=True)),
+            list(client.organisations.values_list("path", flat=True)),
+        )
+        actor = Actor(
+            label=f"系统:{client.name}", client=client, org_ids=org_ids, scopes=frozenset(client.scopes or [])
+        )
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    _CLIENT_CACHE[digest] = (now, actor)
+    return actor
+
+
+def clear_actor_cache() -> None:
+    _CLIENT_CACHE.clear()

@@ -1,0 +1,106 @@
+"""The JSON API: one NinjaAPI, API-key or session callers, errors with a stable code and a Chinese message."""
+
+import orjson
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import BaseRenderer
+from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+
+from haocha.accounts.access import Actor, actor_for_api_key, actor_for_user
+from haocha.core.errors import DomainError
+
+
+class OrjsonRenderer(BaseRenderer):
+    media_type = "application/json"
+
+    def render(self, request, data, *, response_status):
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+class ApiKeyAuth(APIKeyHeader):
+    """`X-Api-Key: hc_...` — one key per calling system."""
+
+    param_name = "X-Api-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        return actor_for_api_key(key) if key else None
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer hc_...` — the same keys, for callers that prefer the standard header."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        return actor_for_api_key(token) if token else None
+
+
+class StaffSessionAuth(SessionAuth):
+    """A signed-in staff member (CSRF-checked)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        user = super().authenticate(request, key)
+        if user is None or not user.is_active:
+            return None
+        return actor_for_user(user)
+
+
+AUTH = [ApiKeyAuth(), BearerAuth(), StaffSessionAuth()]
+
+api = NinjaAPI(
+    title="haocha 政务服务好差评平台 API",
+    version="1",
+    description=(
+        "办件登记、评价提交（各渠道统一入口）、追评、回复与基础数据。"
+        "调用方使用接入系统的 API 密钥（请求头 `X-Api-Key` 或 `Authorization: Bearer`），"
+        "或工作人员登录会话。错误返回 `{code, message}`：`code` 为稳定的机器码，`message` 为中文说明。"
+    ),
+    renderer=OrjsonRenderer(),
+    auth=AUTH,
+    urls_namespace="api",
+)
+
+
+def error_response(request, status: int, code: str, message: str, details=None):
+    body = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    details = []
+    for err in exc.errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+        details.append({"field": loc, "error": err.get("type", ""), "detail": err.get("msg", "")})
+    fields = "、".join(d["field"] for d in details if d["field"]) or "请求体"
+    return error_response(request, 422, "invalid_input", f"请求数据不符合要求：{fields}", details)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return error_response(request, 401, "unauthenticated", "未认证：请提供有效的 API 密钥或先登录")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error_response(request, exc.status_code, "http_error", str(exc))
+
+
+def register_routers() -> None:
+    from haocha.catalogue.api import router as cases_router
+    from haocha.evaluations.api import router as ratings_router
+    from haocha.organisations.api import router as reference_router
+
+    api.add_router("/", reference_router)
+    api.add_router("/cases", cases_router)
+    api.add_router("/ratings", ratings_router)
+
+
+register_routers()

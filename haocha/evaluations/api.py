@@ -1,0 +1,256 @@
+"""Ratings API: the one intake every channel uses, 追评, replies, flags, identity reveal, list by case."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.http import HttpResponse
+from ninja import Field, Router, Schema
+
+from haocha.catalogue.selectors import get_case_for_actor
+from haocha.catalogue.services import aware
+from haocha.core.errors import InvalidInput
+from haocha.core.identity import mask_name
+from haocha.evaluations import levels as lv
+from haocha.evaluations.channels import channel_code
+from haocha.evaluations.models import Rating
+from haocha.evaluations.policy import policy_for_region
+from haocha.evaluations.selectors import get_rating_for_actor, ratings_for_case
+from haocha.evaluations.services import (
+    EvaluatorInput,
+    RatingInput,
+    rating_flag,
+    rating_follow_up,
+    rating_identity_reveal,
+    rating_reply,
+    rating_submit,
+)
+
+router = Router(tags=["评价"])
+
+
+class EvaluatorIn(Schema):
+    type: str = Field("", description="评价人类型（A.4 userProp）；默认同申请人")
+    name: str = Field("", max_length=100)
+    id_number: str = Field("", max_length=32)
+    phone: str = Field("", max_length=20)
+
+
+class RatingIn(Schema):
+    case_no: str = Field("", max_length=50, description="办件编号（一事一评）")
+    window_code: str = Field("", max_length=40, description="窗口编码（无办件时为“一次一评”窗口评价）")
+    staff_no: str = Field("", max_length=32)
+    channel: str = Field(
+        ..., description="评价渠道：pc/mobile/qrcode/tablet/terminal/phone/sms/hotline_12345/…"
+    )
+    level: str | None = Field(
+        None, description="整体满意度：very_satisfied…very_dissatisfied 或 非常满意…非常不满意"
+    )
+    satisfaction: int | None = Field(
+        None, ge=1, le=5, description="国家接口 satisfaction：5 非常满意 … 1 非常不满意"
+    )
+    gbt_code: str | None = Field(None, description="GB/T 39046 A.8 满意度代码：1 非常满意 … 5 非常不满意")
+    indicators: dict[str, str] = Field(default_factory=dict, description="分项指标：指标编码 → 等级")
+    reasons: list[str] = Field(default_factory=list, description="评价内容选项编码（evalDetail）")
+    comment: str = Field("", max_length=1000)
+    evaluator: EvaluatorIn | None = None
+    rated_at: datetime | None = Field(None, description="评价时间（默认为接收时间）")
+    client_ip: str | None = Field(None, description="评价人终端 IP（由渠道系统转交；默认取请求来源）")
+    device_id: str = Field("", max_length=64)
+    idempotency_key: str = Field("", max_length=64, description="幂等键；也可用请求头 Idempotency-Key")
+
+
+class FollowUpIn(RatingIn):
+    case_no: str = Field(..., min_length=1, max_length=50)
+
+
+class ReplyIn(Schema):
+    text: str = Field(..., min_length=1, max_length=1000)
+
+
+class FlagIn(Schema):
+    kind: str = Field(..., description="invalid/restore/hide_text/note")
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+class IdentityIn(Schema):
+    purpose: str = Field(..., min_length=2, max_length=200, description="用途，例如“差评回访”")
+
+
+class ReplyOut(Schema):
+    text: str
+    department_id: int
+    created_at: datetime
+
+
+class RatingOut(Schema):
+    id: UUID
+    case_no: str | None
+    kind: int
+    kind_name: str
+    level: str
+    level_name: str
+    gbt_code: str
+    satisfaction: int
+    is_bad: bool
+    indicators: dict[str, str]
+    reasons: list[str]
+    comment: str
+    channel: str
+    channel_code: str
+    indicator_set: str
+    indicator_set_version: int
+    window_code: str | None
+    staff_no: str | None
+    region_code: str
+    evaluator_type: str
+    evaluator_name: str
+    evaluator_id_masked: str
+    evaluator_phone_masked: str
+    rated_at: datetime
+    is_default: bool
+    is_valid: bool
+    invalid_reason: str
+    reply: ReplyOut | None
+
+
+class FlagOut(Schema):
+    kind: str
+    reason: str
+    created_at: datetime
+
+
+class IdentityOut(Schema):
+    name: str
+    id_number: str
+    phone: str
+
+
+def rating_out(r: Rating) -> dict:
+    reply = getattr(r, "reply", None)
+    return {
+        "id": r.public_id,
+        "case_no": r.case.case_no if r.case_id else None,
+        "kind": r.kind,
+        "kind_name": r.get_kind_display(),
+        "level": r.level,
+        "level_name": r.get_level_display(),
+        "gbt_code": lv.to_gbt39046(r.level),
+        "satisfaction": lv.to_satisfaction(r.level),
+        "is_bad": r.is_bad,
+        "indicators": r.indicator_levels,
+        "reasons": r.reason_codes,
+        "comment": "" if r.is_hidden else r.comment,
+        "channel": r.channel,
+        "channel_code": channel_code(r.channel, policy_for_region(r.region).channel_codes),
+        "indicator_set": r.indicator_set.code,
+        "indicator_set_version": r.indicator_set.version,
+        "window_code": r.window.code if r.window_id else None,
+        "staff_no": r.staff.staff_no if r.staff_id else None,
+        "region_code": r.region.code,
+        "evaluator_type": r.evaluator_type,
+        "evaluator_name": mask_name(r.evaluator_name),
+        "evaluator_id_masked": r.evaluator_id_masked,
+        "evaluator_phone_masked": r.evaluator_phone_masked,
+        "rated_at": r.rated_at,
+        "is_default": r.is_default,
+        "is_valid": r.is_valid,
+        "invalid_reason": r.invalid_reason,
+        "reply": {"text": reply.text, "department_id": reply.department_id, "created_at": reply.created_at}
+        if reply
+        else None,
+    }
+
+
+def _level_from(payload: RatingIn) -> lv.Level:
+    given = [v is not None for v in (payload.level, payload.satisfaction, payload.gbt_code)]
+    if sum(given) != 1:
+        raise InvalidInput("level、satisfaction、gbt_code 须且只能提供一个", code="level_required")
+    try:
+        if payload.level is not None:
+            return lv.parse_level(payload.level)
+        if payload.satisfaction is not None:
+            return lv.from_satisfaction(payload.satisfaction)
+        return lv.from_gbt39046(payload.gbt_code)
+    except lv.UnknownLevel as exc:
+        raise InvalidInput(f"无法识别的满意度等级：{exc}", code="unknown_level") from exc
+
+
+def _to_input(request, payload: RatingIn) -> RatingInput:
+    level = _level_from(payload)
+    try:
+        indicators = {code: lv.parse_level(value) for code, value in payload.indicators.items()}
+    except lv.UnknownLevel as exc:
+        raise InvalidInput(f"无法识别的分项等级：{exc}", code="unknown_level") from exc
+    ev = payload.evaluator
+    return RatingInput(
+        channel=payload.channel,
+        level=level,
+        case_no=payload.case_no,
+        window_code=payload.window_code,
+        staff_no=payload.staff_no,
+        indicators=indicators,
+        reasons=payload.reasons,
+        comment=payload.comment,
+        evaluator=EvaluatorInput(type=ev.type, name=ev.name, id_number=ev.id_number, phone=ev.phone)
+        if ev
+        else None,
+        rated_at=aware(payload.rated_at),
+        client_ip=payload.client_ip or request.META.get("REMOTE_ADDR"),
+        device_id=payload.device_id,
+        idempotency_key=request.headers.get("Idempotency-Key", "") or payload.idempotency_key,
+    )
+
+
+def _answer(response: HttpResponse, rating: Rating, created: bool):
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return 201, rating_out(rating)
+
+
+@router.post("", response={201: RatingOut}, summary="提交评价（各渠道统一入口，重试返回原结果）")
+def submit_rating(request, payload: RatingIn, response: HttpResponse):
+    rating, created = rating_submit(actor=request.auth, data=_to_input(request, payload))
+    return _answer(response, rating, created)
+
+
+@router.post("/follow-up", response={201: RatingOut}, summary="追评（每笔办件一次，在追评期限内）")
+def submit_follow_up(request, payload: FollowUpIn, response: HttpResponse):
+    rating, created = rating_follow_up(
+        actor=request.auth, case_no=payload.case_no, data=_to_input(request, payload)
+    )
+    return _answer(response, rating, created)
+
+
+@router.get("", response=list[RatingOut], summary="按办件查询评价（首次评价与追评）")
+def list_ratings(request, case_no: str):
+    case = get_case_for_actor(request.auth, case_no)
+    return [rating_out(r) for r in ratings_for_case(case)]
+
+
+@router.get("/{rating_id}", response=RatingOut, summary="查询一条评价")
+def get_rating(request, rating_id: str):
+    return rating_out(get_rating_for_actor(request.auth, rating_id))
+
+
+@router.post("/{rating_id}/reply", response={201: RatingOut}, summary="部门回复评价（每条一次）")
+def reply_rating(request, rating_id: str, payload: ReplyIn):
+    rating = get_rating_for_actor(request.auth, rating_id)
+    rating_reply(actor=request.auth, rating=rating, text=payload.text)
+    return 201, rating_out(get_rating_for_actor(request.auth, rating_id))
+
+
+@router.post(
+    "/{rating_id}/flags", response={201: FlagOut}, summary="标记评价（无效、恢复、屏蔽文字、更正说明）"
+)
+def flag_rating(request, rating_id: str, payload: FlagIn):
+    rating = get_rating_for_actor(request.auth, rating_id)
+    flag = rating_flag(
+        actor=request.auth, rating=rating, kind=payload.kind, reason=payload.reason, request=request
+    )
+    return 201, {"kind": flag.kind, "reason": flag.reason, "created_at": flag.created_at}
+
+
+@router.post("/{rating_id}/identity", response=IdentityOut, summary="查看评价人完整身份（留痕审计）")
+def reveal_identity(request, rating_id: str, payload: IdentityIn):
+    rating = get_rating_for_actor(request.auth, rating_id)
+    return rating_identity_reveal(actor=request.auth, rating=rating, purpose=payload.purpose, request=request)
