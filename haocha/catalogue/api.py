@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from haocha.catalogue.models import Case
 from haocha.catalogue.selectors import get_case_for_actor
@@ -115,7 +115,9 @@ def upsert_case(request, case_no: str, payload: CaseIn):
     if result.status == "rejected":
         status = 404 if result.code.endswith("_not_found") else 403 if "scope" in result.code else 422
         raise DomainError(result.message, code=result.code, status=status)
-    return (201 if result.status == "created" else 200), case_out(get_case_for_actor(request.auth, case_no))
+    return Status(
+        201 if result.status == "created" else 200, case_out(get_case_for_actor(request.auth, case_no))
+    )
 
 
 @router.post("/bulk", response=BulkOut, summary="批量登记办件（每次最多1000件，逐件返回结果）")

@@ -4,7 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.catalogue.services import aware
@@ -204,7 +204,7 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
 def _answer(response: HttpResponse, rating: Rating, created: bool):
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return 201, rating_out(rating)
+    return Status(201, rating_out(rating))
 
 
 @router.post("", response={201: RatingOut}, summary="提交评价（各渠道统一入口，重试返回原结果）")
@@ -236,7 +236,7 @@ def get_rating(request, rating_id: str):
 def reply_rating(request, rating_id: str, payload: ReplyIn):
     rating = get_rating_for_actor(request.auth, rating_id)
     rating_reply(actor=request.auth, rating=rating, text=payload.text)
-    return 201, rating_out(get_rating_for_actor(request.auth, rating_id))
+    return Status(201, rating_out(get_rating_for_actor(request.auth, rating_id)))
 
 
 @router.post(
@@ -247,7 +247,7 @@ def flag_rating(request, rating_id: str, payload: FlagIn):
     flag = rating_flag(
         actor=request.auth, rating=rating, kind=payload.kind, reason=payload.reason, request=request
     )
-    return 201, {"kind": flag.kind, "reason": flag.reason, "created_at": flag.created_at}
+    return Status(201, {"kind": flag.kind, "reason": flag.reason, "created_at": flag.created_at})
 
 
 @router.post("/{rating_id}/identity", response=IdentityOut, summary="查看评价人完整身份（留痕审计）")

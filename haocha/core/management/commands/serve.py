@@ -1,0 +1,43 @@
+"""`haocha serve`: the production server (granian, WSGI) with migrations applied first."""
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "启动生产服务器（granian WSGI），默认 http://127.0.0.1:8000（PORT 覆盖端口）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("HAOCHA_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("HAOCHA_THREADS", "1")))
+        parser.add_argument("--no-migrate", action="store_true", help="不自动执行数据库迁移")
+        parser.add_argument("--access-log", action="store_true")
+
+    def handle(self, *args, **opts):
+        if not opts["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        db = settings.DATABASES["default"]
+        self.stdout.write(
+            f"haocha 服务启动：http://{opts['host']}:{opts['port']}/ "
+            f"（数据库 {db['ENGINE'].rsplit('.', 1)[-1]}，{opts['workers']} 个工作进程）"
+        )
+        server = Granian(
+            "haocha.wsgi:application",
+            address=opts["host"],
+            port=opts["port"],
+            interface=Interfaces.WSGI,
+            workers=opts["workers"],
+            blocking_threads=opts["threads"],
+            log_access=opts["access_log"],
+            backpressure=max(opts["threads"], 1) * 64,
+            respawn_failed_workers=True,
+        )
+        server.serve()

@@ -1,0 +1,59 @@
+import pytest
+
+from haocha.accounts.access import clear_actor_cache
+from haocha.evaluations.policy import clear_policy_caches
+from tests.factories import build_cast
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    clear_actor_cache()
+    clear_policy_caches()
+    yield
+    clear_actor_cache()
+    clear_policy_caches()
+
+
+@pytest.fixture
+def cast(db):
+    return build_cast()
+
+
+class Api:
+    """A JSON client for /api with a key or a logged-in session."""
+
+    def __init__(self, client, key=None):
+        self.client = client
+        self.key = key
+
+    def _headers(self, extra):
+        headers = dict(extra or {})
+        if self.key:
+            headers["X-Api-Key"] = self.key
+        return headers
+
+    def get(self, path, headers=None, **params):
+        return self.client.get("/api" + path, params, headers=self._headers(headers))
+
+    def post(self, path, data=None, headers=None):
+        return self.client.post(
+            "/api" + path, data or {}, content_type="application/json", headers=self._headers(headers)
+        )
+
+    def put(self, path, data=None, headers=None):
+        return self.client.put(
+            "/api" + path, data or {}, content_type="application/json", headers=self._headers(headers)
+        )
+
+
+@pytest.fixture
+def api_for(client):
+    from django.test import Client
+
+    def make(key=None, user=None):
+        c = Client() if (key or user) else client
+        if user is not None:
+            c.force_login(user)
+        return Api(c, key)
+
+    return make

@@ -1,0 +1,138 @@
+"""Submitting ratings through the one intake: rules, idempotency, errors."""
+
+import pytest
+
+from haocha.evaluations.models import Rating
+from tests.factories import finished_case, resident_id
+
+pytestmark = pytest.mark.django_db
+
+
+def rating(case_no, **extra):
+    body = {"case_no": case_no, "channel": "pc", "level": "very_satisfied"}
+    body.update(extra)
+    return body
+
+
+def test_it_accepts_a_first_rating_and_returns_both_code_tables(cast, api_for):
+    finished_case(cast, "BJ-0001")
+    r = api_for(cast.key_a).post("/ratings", rating("BJ-0001", level="满意", comment="办事很快"))
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["level"] == "satisfied" and body["gbt_code"] == "2" and body["satisfaction"] == 4
+    assert body["evaluator_id_masked"].startswith("430") and "*" in body["evaluator_id_masked"]
+    assert body["evaluator_phone_masked"] == "138****5678"
+    assert body["evaluator_name"] == "王**"
+    assert body["indicator_set"] == "online" and body["indicator_set_version"] == 1
+    assert body["indicators"]["overall"] == "satisfied"
+    assert Rating.objects.count() == 1
+
+
+def test_it_refuses_a_second_rating_from_someone_else(cast, api_for):
+    finished_case(cast, "BJ-0002")
+    api = api_for(cast.key_a)
+    assert api.post("/ratings", rating("BJ-0002")).status_code == 201
+    other = {"name": "赵六", "id_number": resident_id(99)}
+    r = api.post("/ratings", rating("BJ-0002", evaluator=other))
+    assert r.status_code == 403 and r.json()["code"] == "not_applicant"
+
+
+def test_a_retry_returns_the_original(cast, api_for):
+    finished_case(cast, "BJ-0003")
+    api = api_for(cast.key_a)
+    first = api.post("/ratings", rating("BJ-0003"), headers={"Idempotency-Key": "k-1"})
+    again = api.post("/ratings", rating("BJ-0003", level="satisfied"), headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.json() == again.json()
+    same_evaluator = api.post("/ratings", rating("BJ-0003"))
+    assert same_evaluator.json()["id"] == first.json()["id"]
+    assert Rating.objects.count() == 1
+
+
+def test_a_bad_rating_needs_a_reason_or_comment(cast, api_for):
+    finished_case(cast, "BJ-0004")
+    api = api_for(cast.key_a)
+    r = api.post("/ratings", rating("BJ-0004", level="dissatisfied"))
+    assert r.status_code == 422 and r.json()["code"] == "bad_rating_needs_reason"
+    assert "差评" in r.json()["message"]
+    r = api.post("/ratings", rating("BJ-0004", level="dissatisfied", reasons=["ON401"]))
+    assert r.status_code == 201 and r.json()["is_bad"] is True
+
+
+def test_an_unfinished_case_cannot_be_rated(cast, api_for):
+    case = finished_case(cast, "BJ-0005")
+    case.status, case.finished_at = "processing", None
+    case.save()
+    r = api_for(cast.key_a).post("/ratings", rating("BJ-0005"))
+    assert r.status_code == 409 and r.json()["code"] == "case_not_finished"
+
+
+def test_an_outsider_system_gets_404(cast, api_for):
+    finished_case(cast, "BJ-0006")
+    r = api_for(cast.key_b).post("/ratings", rating("BJ-0006"))
+    assert r.status_code == 404 and r.json()["code"] == "case_not_found"
+    assert api_for(cast.key_b).get("/ratings", case_no="BJ-0006").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"channel": "pc", "level": "very_satisfied"}, "case_or_window_required"),
+        ({"case_no": "BJ-0007", "channel": "fax", "level": "very_satisfied"}, "unknown_channel"),
+        ({"case_no": "BJ-0007", "channel": "pc"}, "level_required"),
+        ({"case_no": "BJ-0007", "channel": "pc", "level": "great"}, "unknown_level"),
+        ({"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "satisfaction": 4}, "level_required"),
+        ({"case_no": "BJ-0007", "channel": "pc", "satisfaction": 9}, "invalid_input"),
+        (
+            {"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "reasons": ["NOPE"]},
+            "unknown_reason",
+        ),
+        (
+            {"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "reasons": ["ON401"]},
+            "reason_level_mismatch",
+        ),
+        (
+            {"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "indicators": {"x": "satisfied"}},
+            "unknown_indicator",
+        ),
+        ({"case_no": "BJ-0007", "channel": "default", "level": "satisfied"}, "channel_not_allowed"),
+        (
+            {
+                "case_no": "BJ-0007",
+                "channel": "pc",
+                "level": "satisfied",
+                "rated_at": "2099-01-01T00:00:00+08:00",
+            },
+            "rated_at_in_future",
+        ),
+        (
+            {
+                "case_no": "BJ-0007",
+                "channel": "pc",
+                "level": "satisfied",
+                "evaluator": {"name": "张三", "id_number": "123"},
+            },
+            "invalid_id_number",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx_and_writes_nothing(cast, api_for, body, code):
+    finished_case(cast, "BJ-0007")
+    r = api_for(cast.key_a).post("/ratings", body)
+    assert 400 <= r.status_code < 500, r.content
+    assert r.json()["code"] == code
+    assert r.json()["message"]
+    assert Rating.objects.count() == 0
+
+
+def test_malformed_json_is_a_4xx(cast, client):
+    r = client.post(
+        "/api/ratings", "{not json", content_type="application/json", headers={"X-Api-Key": cast.key_a}
+    )
+    assert 400 <= r.status_code < 500
+
+
+def test_no_credentials_is_401(cast, api_for):
+    r = api_for().post("/ratings", rating("X"))
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
