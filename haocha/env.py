@@ -61,7 +61,8 @@ def database_from_url(url: str, base_dir) -> dict:
                     "PRAGMA cache_size=-65536;"
                 ),
             },
-            "TEST": {"NAME": os.path.join(base_dir, "var", "test.sqlite3")},
+            # A file (threads in concurrency tests share it), one per process so parallel runs never collide.
+            "TEST": {"NAME": os.path.join(base_dir, "var", f"test-{os.getpid()}.sqlite3")},
         }
     if parsed.scheme in ("postgres", "postgresql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
@@ -75,6 +76,7 @@ def database_from_url(url: str, base_dir) -> dict:
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
+            "TEST": {"NAME": f"test_haocha_{os.getpid()}"},
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite or postgres)"

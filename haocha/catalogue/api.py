@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
 
 from haocha.catalogue.models import Case
@@ -96,10 +97,10 @@ def case_out(case: Case) -> dict:
         "apply_channel": case.apply_channel,
         "status": case.status,
         "status_name": case.get_status_display(),
-        "accepted_at": case.accepted_at,
-        "finished_at": case.finished_at,
-        "promised_at": case.promised_at,
-        "updated_at": case.updated_at,
+        "accepted_at": localtime(case.accepted_at) if case.accepted_at else None,
+        "finished_at": localtime(case.finished_at) if case.finished_at else None,
+        "promised_at": localtime(case.promised_at) if case.promised_at else None,
+        "updated_at": localtime(case.updated_at) if case.updated_at else None,
     }
 
 
@@ -107,17 +108,6 @@ def to_input(case_no: str, payload: CaseIn) -> CaseInput:
     data = payload.dict()
     data.pop("case_no", None)
     return CaseInput(case_no=case_no, **data)
-
-
-@router.put("/{case_no}", response={200: CaseOut, 201: CaseOut}, summary="登记或更新办件（按办件编号幂等）")
-def upsert_case(request, case_no: str, payload: CaseIn):
-    [result] = cases_upsert(actor=request.auth, records=[to_input(case_no, payload)])
-    if result.status == "rejected":
-        status = 404 if result.code.endswith("_not_found") else 403 if "scope" in result.code else 422
-        raise DomainError(result.message, code=result.code, status=status)
-    return Status(
-        201 if result.status == "created" else 200, case_out(get_case_for_actor(request.auth, case_no))
-    )
 
 
 @router.post("/bulk", response=BulkOut, summary="批量登记办件（每次最多1000件，逐件返回结果）")
@@ -138,6 +128,17 @@ def bulk_upsert(request, payload: BulkIn):
             {"case_no": r.case_no, "result": r.status, "code": r.code, "message": r.message} for r in results
         ],
     }
+
+
+@router.put("/{case_no}", response={200: CaseOut, 201: CaseOut}, summary="登记或更新办件（按办件编号幂等）")
+def upsert_case(request, case_no: str, payload: CaseIn):
+    [result] = cases_upsert(actor=request.auth, records=[to_input(case_no, payload)])
+    if result.status == "rejected":
+        status = 404 if result.code.endswith("_not_found") else 403 if "scope" in result.code else 422
+        raise DomainError(result.message, code=result.code, status=status)
+    return Status(
+        201 if result.status == "created" else 200, case_out(get_case_for_actor(request.auth, case_no))
+    )
 
 
 @router.get("/{case_no}", response=CaseOut, summary="查询办件")

@@ -4,6 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpResponse
+from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
 
 from haocha.catalogue.selectors import get_case_for_actor
@@ -151,11 +152,15 @@ def rating_out(r: Rating) -> dict:
         "evaluator_name": mask_name(r.evaluator_name),
         "evaluator_id_masked": r.evaluator_id_masked,
         "evaluator_phone_masked": r.evaluator_phone_masked,
-        "rated_at": r.rated_at,
+        "rated_at": localtime(r.rated_at),
         "is_default": r.is_default,
         "is_valid": r.is_valid,
         "invalid_reason": r.invalid_reason,
-        "reply": {"text": reply.text, "department_id": reply.department_id, "created_at": reply.created_at}
+        "reply": {
+            "text": reply.text,
+            "department_id": reply.department_id,
+            "created_at": localtime(reply.created_at),
+        }
         if reply
         else None,
     }
@@ -247,7 +252,7 @@ def flag_rating(request, rating_id: str, payload: FlagIn):
     flag = rating_flag(
         actor=request.auth, rating=rating, kind=payload.kind, reason=payload.reason, request=request
     )
-    return Status(201, {"kind": flag.kind, "reason": flag.reason, "created_at": flag.created_at})
+    return Status(201, {"kind": flag.kind, "reason": flag.reason, "created_at": localtime(flag.created_at)})
 
 
 @router.post("/{rating_id}/identity", response=IdentityOut, summary="查看评价人完整身份（留痕审计）")

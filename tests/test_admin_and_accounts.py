@@ -1,0 +1,107 @@
+"""The zh-hans admin, audit of administrative changes, argon2 passwords, login throttling, migrations."""
+
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.core.management import call_command
+from django.urls import reverse
+
+from haocha.core.models import AuditLog
+from haocha.organisations.models import Organisation
+from tests.factories import PASSWORD, finished_case
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_admin_page_opens_in_chinese(cast, client):
+    finished_case(cast, "AD-1")
+    client.force_login(cast.admin)
+    r = client.get("/admin/")
+    assert r.status_code == 200 and "系统管理" in r.content.decode()
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        first = model.objects.first()
+        if first is not None:
+            change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first.pk])
+            assert client.get(change).status_code == 200, change
+
+
+def test_case_admin_never_shows_a_full_identity(cast, client):
+    case = finished_case(cast, "AD-2")
+    client.force_login(cast.admin)
+    page = client.get(reverse("admin:catalogue_case_change", args=[case.pk])).content.decode()
+    page += client.get(reverse("admin:catalogue_case_changelist")).content.decode()
+    assert "13812345678" not in page and case.applicant_id_masked in page
+
+
+def test_admin_changes_are_audited_and_keep_the_tree(cast, client):
+    client.force_login(cast.admin)
+    url = reverse("admin:organisations_organisation_add")
+    r = client.post(
+        url,
+        {
+            "name": "长沙市民之家不动产分厅",
+            "short_name": "",
+            "kind": "branch_hall",
+            "credit_code": "",
+            "region": cast.city.pk,
+            "parent": cast.hall.pk,
+            "address": "",
+            "phone": "",
+            "is_active": "on",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    branch = Organisation.objects.get(name="长沙市民之家不动产分厅")
+    assert branch.path == f"{cast.hall.path}{branch.pk}/"
+    entry = AuditLog.objects.get(action="admin_add", object_id=str(branch.pk))
+    assert entry.actor == cast.admin
+
+
+def test_a_department_needs_a_valid_credit_code(cast, client):
+    client.force_login(cast.admin)
+    r = client.post(
+        reverse("admin:organisations_organisation_add"),
+        {
+            "name": "某局",
+            "kind": "department",
+            "credit_code": "11430100000000001X",
+            "region": cast.city.pk,
+            "is_active": "on",
+        },
+    )
+    assert r.status_code == 200 and "统一社会信用代码格式或校验位不正确" in r.content.decode()
+
+
+def test_passwords_use_argon2(cast):
+    assert cast.supervisor.password.startswith("argon2")
+
+
+def test_login_is_throttled_after_repeated_failures(cast, client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        r = client.post("/admin/login/", {"username": "supervisor", "password": "wrong-password"})
+        assert r.status_code == 200
+    r = client.post("/admin/login/?next=/admin/", {"username": "supervisor", "password": PASSWORD})
+    assert r.status_code == 200  # the right password no longer gets in
+    assert "_auth_user_id" not in client.session
+    assert AuditLog.objects.filter(action="login_failed").count() == 3
+    assert AuditLog.objects.filter(action="login_locked").exists()
+
+
+def test_a_good_login_works_and_is_audited(cast, client):
+    r = client.post("/admin/login/?next=/admin/", {"username": "supervisor", "password": PASSWORD})
+    assert r.status_code == 302
+    assert AuditLog.objects.filter(action="login", actor=cast.supervisor).exists()
+
+
+def test_no_model_change_lacks_a_migration():
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit as exc:
+        if exc.code:
+            pytest.fail(f"models changed without a migration:\n{out.getvalue()}")
