@@ -23,11 +23,18 @@ def home(request):
     # A level mix over all valid ratings; the analytics issue moves this onto rollup tables.
     mix = dict(Rating.objects.filter(is_valid=True).values_list("level").annotate(n=Count("id")))
     total = sum(mix.values())
-    return render(
-        request,
-        "haocha/home.html",
-        {"city": city, "districts": districts, "counts": counts, "mix": mix, "ratings_total": total},
-    )
+    good = mix.get("very_satisfied", 0) + mix.get("satisfied", 0)
+    bad = mix.get("dissatisfied", 0) + mix.get("very_dissatisfied", 0)
+    context = {
+        "city": city,
+        "districts": districts,
+        "counts": counts,
+        "mix": mix,
+        "ratings_total": total,
+        "good_rate": f"{good / total:.2%}" if total else "—",
+        "bad_rate": f"{bad / total:.2%}" if total else "—",
+    }
+    return render(request, "haocha/home.html", context)
 
 
 def healthz(request):

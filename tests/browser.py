@@ -1,0 +1,54 @@
+"""Headless Debian Chromium through Playwright, with screenshots saved under test-artifacts/screenshots/."""
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("HAOCHA_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_available() -> bool:
+    return bool(shutil.which(CHROMIUM) or os.path.exists(CHROMIUM))
+
+
+@contextmanager
+def browser_page(width=1280, height=800):
+    if not chromium_available():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium package")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in tests stay synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.js_errors = errors
+            yield page
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str, settle_ms: int = 800) -> Path:
+    """Save a full-page PNG once chart animations have settled."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(settle_ms)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
