@@ -11,7 +11,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 def _no_external_requests(page, base):
     external = []
-    page.on("request", lambda req: None if req.url.startswith(base) or req.url.startswith("data:") else external.append(req.url))
+    page.on(
+        "request",
+        lambda req: (
+            None if req.url.startswith(base) or req.url.startswith("data:") else external.append(req.url)
+        ),
+    )
     return external
 
 
@@ -23,8 +28,12 @@ def test_home_page_shows_the_city_and_a_chart(live_server):
         finished_case(cast, f"BR-{i}", seq=i)
         api = Client()
         body = {"case_no": f"BR-{i}", "channel": "pc", "level": level}
-        assert api.post("/api/ratings", body, content_type="application/json",
-                        headers={"X-Api-Key": cast.key_a}).status_code == 201
+        assert (
+            api.post(
+                "/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_a}
+            ).status_code
+            == 201
+        )
     with browser_page() as page:
         external = _no_external_requests(page, live_server.url)
         page.goto(live_server.url + "/")
@@ -58,6 +67,6 @@ def test_api_docs_render_from_local_assets(live_server):
         page.goto(live_server.url + "/api/docs")
         page.wait_for_selector(".swagger-ui .info .title")
         assert "好差评" in page.locator(".swagger-ui .info .title").inner_text()
-        page.wait_for_selector("span.opblock-summary-path[data-path=\"/api/ratings\"]")
+        page.wait_for_selector('span.opblock-summary-path[data-path="/api/ratings"]')
         screenshot(page, "api-docs")
         assert external == []

@@ -136,3 +136,47 @@ def test_malformed_json_is_a_4xx(cast, client):
 def test_no_credentials_is_401(cast, api_for):
     r = api_for().post("/ratings", rating("X"))
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+
+
+def test_a_window_visit_rating_without_a_case(cast, api_for):
+    """一次一评: a hall tablet rates the visit to a window when no case is attached."""
+    api = api_for(cast.key_a)
+    body = {
+        "window_code": cast.window_a.code,
+        "channel": "tablet",
+        "level": "very_satisfied",
+        "device_id": "PAD-A01",
+        "staff_no": cast.staff_a.staff_no,
+    }
+    r = api.post("/ratings", body)
+    assert r.status_code == 201, r.content
+    got = r.json()
+    assert got["case_no"] is None and got["window_code"] == cast.window_a.code and got["staff_no"] == "SJ0001"
+    assert got["indicator_set"] == "offline" and got["channel_code"] == "4"
+    stored = Rating.objects.get()
+    assert stored.department == cast.dept_a and stored.hall == cast.hall and stored.device_id == "PAD-A01"
+
+
+def test_visit_ratings_can_be_switched_off_by_policy(cast, api_for):
+    from haocha.evaluations.models import RatingPolicy
+
+    RatingPolicy.objects.create(region=cast.city, allow_visit_ratings=False)
+    r = api_for(cast.key_a).post(
+        "/ratings", {"window_code": cast.window_a.code, "channel": "tablet", "level": "satisfied"}
+    )
+    assert r.status_code == 409 and r.json()["code"] == "visit_ratings_disabled"
+
+
+def test_region_where_rated_and_regional_channel_codes(cast, api_for):
+    from haocha.evaluations.models import RatingPolicy
+
+    RatingPolicy.objects.create(
+        region=cast.city, channel_codes={"pc": "1", "mobile": "2", "sms": "6", "default": "7"}
+    )
+    finished_case(cast, "RG-1")
+    r = api_for(cast.key_a).post("/ratings", rating("RG-1", channel="sms", region_code="430104"))
+    assert r.status_code == 201, r.content
+    assert r.json()["region_code"] == "430104" and r.json()["channel_code"] == "6"
+    finished_case(cast, "RG-2", seq=2)
+    r = api_for(cast.key_a).post("/ratings", rating("RG-2", region_code="999999"))
+    assert r.status_code == 404 and r.json()["code"] == "region_not_found"

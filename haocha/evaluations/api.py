@@ -57,6 +57,9 @@ class RatingIn(Schema):
     rated_at: datetime | None = Field(None, description="评价时间（默认为接收时间）")
     client_ip: str | None = Field(None, description="评价人终端 IP（由渠道系统转交；默认取请求来源）")
     device_id: str = Field("", max_length=64)
+    region_code: str = Field(
+        "", max_length=12, description="评价发生地行政区划代码（默认为办件或窗口所在区划）"
+    )
     idempotency_key: str = Field("", max_length=64, description="幂等键；也可用请求头 Idempotency-Key")
 
 
@@ -202,6 +205,7 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
         rated_at=aware(payload.rated_at),
         client_ip=payload.client_ip or request.META.get("REMOTE_ADDR"),
         device_id=payload.device_id,
+        region_code=payload.region_code,
         idempotency_key=request.headers.get("Idempotency-Key", "") or payload.idempotency_key,
     )
 

@@ -23,7 +23,7 @@ from haocha.evaluations.channels import (
 from haocha.evaluations.levels import Level, is_bad
 from haocha.evaluations.models import Rating, RatingFlag, RatingReply
 from haocha.evaluations.policy import active_set, policy_for_region
-from haocha.organisations.models import Staff, Window
+from haocha.organisations.models import Region, Staff, Window
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COMMENT = 1000
@@ -254,6 +254,11 @@ def rating_submit(*, actor: Actor, data: RatingInput) -> tuple[Rating, bool]:
         window = case.window
     region = case.region if case is not None else window.hall.region
     policy = policy_for_region(region)
+    if data.region_code and data.region_code != region.code:
+        # Where the rating was made (e.g. a hall in another district for a 跨域通办 case).
+        region = Region.objects.filter(code=data.region_code).first()
+        if region is None:
+            raise NotFound(f"行政区划代码 {data.region_code} 不存在", code="region_not_found")
     rated_at = _rated_at(data, now)
     if case is not None:
         if not case.is_finished:

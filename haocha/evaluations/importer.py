@@ -1,0 +1,965 @@
+"""Bulk import of cases and ratings from a legacy system (CSV or JSON lines), checked like the intake."""
+
+import csv
+import ipaddress
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+
+from haocha.accounts.access import Actor
+from haocha.accounts.models import ApiClient
+from haocha.catalogue.models import ApplicantType, Case
+from haocha.catalogue.services import CaseInput, cases_upsert
+from haocha.core import identity
+from haocha.evaluations import levels as lv
+from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel, channel_from_code, indicator_set_code
+from haocha.evaluations.models import Rating
+from haocha.evaluations.policy import active_set, policy_for_region
+from haocha.evaluations.services import CLOCK_SKEW, MAX_COMMENT
+from haocha.organisations.models import Region, Staff, Window
+
+DEFAULT_BATCH = 5000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_IN_CHUNK = 5000  # values per IN (...) list; far below SQLite's 32766 variables
+_COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T?(\d{2})(\d{2})(\d{2})$")
+_REASON_SPLIT = re.compile(r"[,，;；|、\s]+")
+_CHANNEL_WORDS = {c.label: c.value for c in Channel}
+_STATUS_WORDS = {s.label: s.value for s in Case.Status}
+_APPLY_WORDS = {c.label: c.value for c in Case.ApplyChannel}
+
+
+class RecordError(Exception):
+    """A record that cannot be imported: a stable code and a Chinese message, as the intake gives."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    rejects_path: str = ""
+    reject_codes: dict = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "read": self.read,
+            "imported": self.imported,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "records_per_s": round(self.rate, 1),
+            "rejects_path": self.rejects_path,
+            "reject_codes": dict(sorted(self.reject_codes.items())),
+        }
+
+    def text(self) -> str:
+        noun = "办件" if self.kind == "cases" else "评价"
+        parts = [
+            f"读取{noun} {self.read} 条",
+            f"导入 {self.imported} 条",
+        ]
+        if self.kind == "cases":
+            parts.append(f"更新 {self.updated} 条")
+        parts += [
+            f"重复跳过 {self.duplicates} 条",
+            f"拒绝 {self.rejected} 条",
+            f"用时 {self.seconds:.2f} 秒",
+            f"速度 {self.rate:,.0f} 条/秒",
+        ]
+        text = "，".join(parts)
+        if self.rejected:
+            text += f"\n拒绝明细见 {self.rejects_path}"
+            text += "\n" + "；".join(f"{code} {n} 条" for code, n in sorted(self.reject_codes.items()))
+        return text
+
+
+class RejectLog:
+    """Rejected records, one JSON line each (line number, code, Chinese message, the record)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file = None
+        if self.path.exists():
+            self.path.unlink()  # a stale file from an earlier run would mislead
+
+    def write(self, rejects: list[tuple]) -> None:
+        if not rejects:
+            return
+        if self._file is None:
+            self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        for line, code, message, record in rejects:
+            entry = {"line": line, "code": code, "message": message, "record": record}
+            self._file.write(orjson.dumps(entry, default=str) + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def guess_format(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise ValueError(f"无法从扩展名 {suffix or '（无）'} 判断文件格式，请用 --format csv|jsonl 指定")
+
+
+def read_records(path, fmt: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, dict | None, str]]:
+    """Yield (line number, record, error) for each record; error is '' or why the line is unreadable."""
+    if fmt == "csv":
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                row.pop(None, None)  # surplus cells of a ragged line
+                yield reader.line_num, row, ""
+        return
+    if fmt != "jsonl":
+        raise ValueError(f"不支持的格式 {fmt}（csv 或 jsonl）")
+    with open(path, "rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield line_no, None, "该行不是有效的 JSON"
+                continue
+            if not isinstance(record, dict):
+                yield line_no, None, "该行不是 JSON 对象"
+                continue
+            yield line_no, record, ""
+
+
+def _batches(records: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in records:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _text(record: dict, name: str) -> str:
+    value = record.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value).strip()
+
+
+@cache
+def _local_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def parse_time(text: str, label: str) -> datetime:
+    """`YYYYMMDDThhmmss` (GB/T 39046) or ISO 8601; a time without an offset is Beijing time."""
+    m = _COMPACT_TIME.match(text)
+    try:
+        if m:
+            value = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - made aware below
+        else:
+            value = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError as exc:
+        raise RecordError(
+            "invalid_time", f"{label}“{text}”不是有效的时间（YYYYMMDDThhmmss 或 ISO 8601）"
+        ) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_local_tz())
+    return value
+
+
+def _chunks(values: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _col(model, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+# --- ratings -------------------------------------------------------------------------------------
+
+# Columns read from the case for each rating (the evaluator normally is the applicant: copy, not recompute).
+_CASE_COLUMNS = (
+    "id",
+    "case_no",
+    "status",
+    "finished_at",
+    "department",
+    "hall",
+    "window",
+    "staff",
+    "item",
+    "region",
+    "applicant_type",
+    "applicant_name",
+    "applicant_id_hash",
+    "applicant_id_masked",
+    "applicant_id_enc",
+    "applicant_phone_hash",
+    "applicant_phone_masked",
+    "applicant_phone_enc",
+)
+_RATING_COLUMNS = (
+    "case",
+    "kind",
+    "id",
+    "rated_at",
+    "department",
+    "hall",
+    "window",
+    "staff",
+    "item",
+    "region",
+    "evaluator_type",
+    "evaluator_name",
+    "evaluator_id_hash",
+    "evaluator_id_masked",
+    "evaluator_id_enc",
+    "evaluator_phone_hash",
+    "evaluator_phone_masked",
+    "evaluator_phone_enc",
+)
+# Rating columns the importer writes, in row order (attnames).
+_INSERT_FIELDS = (
+    "public_id",
+    "case_id",
+    "kind",
+    "first_rating_id",
+    "department_id",
+    "hall_id",
+    "window_id",
+    "staff_id",
+    "item_id",
+    "region_id",
+    "level",
+    "is_bad",
+    "indicator_levels",
+    "reason_codes",
+    "comment",
+    "indicator_set_id",
+    "channel",
+    "evaluator_type",
+    "evaluator_name",
+    "evaluator_id_hash",
+    "evaluator_id_masked",
+    "evaluator_id_enc",
+    "evaluator_phone_hash",
+    "evaluator_phone_masked",
+    "evaluator_phone_enc",
+    "rated_at",
+    "received_at",
+    "client_ip",
+    "device_id",
+    "source_id",
+    "recorded_by_id",
+    "idempotency_scope",
+    "idempotency_key",
+    "is_default",
+    "is_valid",
+    "invalid_reason",
+    "is_hidden",
+)
+_FIRST_RATING_POS = _INSERT_FIELDS.index("first_rating_id")
+
+
+class _Parsed:
+    """One rating record after the checks that need no database."""
+
+    __slots__ = (
+        "case_no",
+        "channel_text",
+        "client_ip",
+        "comment",
+        "device_id",
+        "ev_id",
+        "ev_name",
+        "ev_phone",
+        "ev_type",
+        "key",
+        "kind",
+        "level",
+        "line",
+        "rated_at",
+        "reasons",
+        "record",
+        "staff_no",
+        "window_code",
+    )
+
+
+def _parse_rating(line: int, rec: dict) -> _Parsed:
+    p = _Parsed()
+    p.line, p.record = line, rec
+    p.case_no = _text(rec, "projectNo")
+    if not p.case_no:
+        raise RecordError("case_no_required", "须提供办件编号（projectNo）；“一次一评”窗口评价不支持批量导入")
+    number = _text(rec, "assessNumber") or "1"
+    if number == "1":
+        p.kind = Rating.Kind.FIRST
+    elif number == "2":
+        p.kind = Rating.Kind.FOLLOW_UP
+    else:
+        raise RecordError(
+            "invalid_assess_number", f"评价次数 assessNumber“{number}”无效（1 首次评价，2 追评）"
+        )
+    p.channel_text = _text(rec, "pf")
+    if not p.channel_text:
+        raise RecordError("unknown_channel", "须提供评价渠道（pf）")
+    satisfaction, word = _text(rec, "satisfaction"), _text(rec, "level")
+    if not satisfaction and not word:
+        raise RecordError("level_required", "须提供满意度 satisfaction（1 非常不满意 … 5 非常满意）或 level")
+    try:
+        level = lv.from_satisfaction(satisfaction) if satisfaction else None
+        if word:
+            by_word = lv.parse_level(word)
+            if level is not None and by_word != level:
+                raise RecordError("level_mismatch", f"satisfaction“{satisfaction}”与 level“{word}”不一致")
+            level = by_word
+    except lv.UnknownLevel as exc:
+        raise RecordError("unknown_level", f"无法识别的满意度等级：{exc}") from exc
+    p.level = level
+    detail = rec.get("evalDetail")
+    if isinstance(detail, list):
+        codes = [str(c).strip() for c in detail]
+    else:
+        codes = _REASON_SPLIT.split(_text(rec, "evalDetail"))
+    p.reasons = list(dict.fromkeys(c for c in codes if c))
+    p.comment = _text(rec, "writingEvaluation")
+    if len(p.comment) > MAX_COMMENT:
+        raise RecordError("comment_too_long", f"文字评价不能超过{MAX_COMMENT}字")
+    when = _text(rec, "assessTime")
+    if not when:
+        raise RecordError("rated_at_required", "须提供评价时间（assessTime）")
+    p.rated_at = parse_time(when, "评价时间")
+    if p.rated_at < EARLIEST:
+        raise RecordError("rated_at_out_of_range", f"评价时间 {when} 早于 2000 年，不像是真实的评价时间")
+    p.ev_type = _text(rec, "userProp")
+    p.ev_name = _text(rec, "userName")
+    p.ev_id = _text(rec, "certKey")
+    p.ev_phone = _text(rec, "mobile")
+    p.window_code = _text(rec, "windowCode")
+    p.staff_no = _text(rec, "staffNo")
+    p.device_id = _text(rec, "deviceId")[:64]
+    ip = _text(rec, "clientIp")
+    if ip:
+        try:
+            ip = str(ipaddress.ip_address(ip))
+        except ValueError as exc:
+            raise RecordError("invalid_client_ip", f"评价IP“{ip}”不是有效的 IP 地址") from exc
+    p.client_ip = ip or None
+    p.key = _text(rec, "submissionId")[:64]
+    return p
+
+
+def _make_public_id_factory(native_uuid: bool):
+    if native_uuid:
+        return uuid.uuid4
+
+    def hex_uuid4() -> str:
+        return uuid.uuid4().hex
+
+    return hex_uuid4
+
+
+class RatingImporter:
+    """Validates and writes ratings in batches: one transaction per batch, rows by executemany."""
+
+    def __init__(self, *, client: ApiClient | None = None, using: str = "default"):
+        self.client = client
+        self.using = using
+        self.connection = connections[using]
+        self.scope = f"client:{client.pk}" if client else "import"
+        self.source_id = client.pk if client else None
+        self.windows_by_code: dict[str, tuple | None] = {}
+        self.window_hall: dict[int, int | None] = {}
+        self.staff_ids: dict[str, int | None] = {}
+        self.regions: dict[int, Region] = {}
+        self.channels: dict[tuple, str] = {}
+        self.json_cache: dict = {}
+        self._prepare_sql()
+
+    # SQL -------------------------------------------------------------------------------------------
+    def _prepare_sql(self) -> None:
+        conn = self.connection
+        qn = conn.ops.quote_name
+        self.vendor = conn.vendor
+        case_table = qn(Case._meta.db_table)
+        rating_table = qn(Rating._meta.db_table)
+        case_cols = ", ".join(qn(_col(Case, n)) for n in _CASE_COLUMNS)
+        self.sql_cases = f"SELECT {case_cols} FROM {case_table} WHERE {qn(_col(Case, 'case_no'))} IN (__IN__)"
+        rating_cols = ", ".join(qn(_col(Rating, n)) for n in _RATING_COLUMNS)
+        case_col = qn(_col(Rating, "case"))
+        self.sql_ratings = f"SELECT {rating_cols} FROM {rating_table} WHERE {case_col} IN (__IN__)"
+        key_col, scope_col = qn(_col(Rating, "idempotency_key")), qn(_col(Rating, "idempotency_scope"))
+        # The partial unique index is WHERE NOT (key = ''): repeating the term lets SQLite use it.
+        self.sql_keys = (
+            f"SELECT {key_col}, {case_col}, {qn(_col(Rating, 'kind'))} FROM {rating_table} "
+            f"WHERE {scope_col} = %s AND NOT ({key_col} = '') AND {key_col} IN (__IN__)"
+        )
+        self.sql_first_ids = (
+            f"SELECT {case_col}, {qn(_col(Rating, 'id'))} FROM {rating_table} "
+            f"WHERE {qn(_col(Rating, 'kind'))} = {int(Rating.Kind.FIRST)} AND {case_col} IN (__IN__)"
+        )
+        fields = {f.attname: f for f in Rating._meta.concrete_fields if not f.primary_key}
+        unknown = [f for name, f in fields.items() if name not in _INSERT_FIELDS]
+        self.extra_values: tuple = ()
+        for f in unknown:  # fields added later: write their default, or refuse clearly
+            if not (f.has_default() or f.null):
+                raise RuntimeError(f"评价表新增了必填字段 {f.name}，导入程序需要更新")
+            self.extra_values += (f.get_db_prep_save(f.get_default(), conn),)
+        columns = [fields[name].column for name in _INSERT_FIELDS] + [f.column for f in unknown]
+        placeholders = ", ".join(["%s"] * len(columns))
+        self.sql_insert = (
+            f"INSERT INTO {rating_table} ({', '.join(qn(c) for c in columns)}) VALUES ({placeholders})"
+        )
+        self.new_public_id = _make_public_id_factory(conn.features.has_native_uuid_field)
+        if conn.vendor == "sqlite":
+            tz = conn.timezone
+
+            def adapt_dt(value: datetime) -> str:
+                return str(value.astimezone(tz).replace(tzinfo=None))
+
+            self.adapt_dt = adapt_dt
+            self.adapt_ip = None
+        else:
+            self.adapt_dt = conn.ops.adapt_datetimefield_value
+            self.adapt_ip = conn.ops.adapt_ipaddressfield_value
+        self._json_field = Rating._meta.get_field("reason_codes")
+
+    def _json(self, value) -> object:
+        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        hit = self.json_cache.get(key)
+        if hit is None:
+            if len(self.json_cache) > 10000:
+                self.json_cache.clear()
+            hit = self._json_field.get_db_prep_save(value, self.connection)
+            self.json_cache[key] = hit
+        return hit
+
+    def _select(self, cursor, sql: str, values: list, *prefix) -> list:
+        rows = []
+        for chunk in _chunks(values):
+            cursor.execute(sql.replace("__IN__", ", ".join(["%s"] * len(chunk))), (*prefix, *chunk))
+            rows.extend(cursor.fetchall())
+        return rows
+
+    def _aware(self, value):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=self.connection.timezone)
+        return value
+
+    # reference data --------------------------------------------------------------------------------
+    def _load_reference(self, parsed: list[_Parsed], cases: dict) -> None:
+        codes = {p.window_code for p in parsed if p.window_code} - self.windows_by_code.keys()
+        window_ids = {
+            c[6] for c in cases.values() if c[6] is not None and c[5] is None
+        } - self.window_hall.keys()
+        if codes:
+            self.windows_by_code.update(dict.fromkeys(codes))
+            for w in (
+                Window.objects.using(self.using)
+                .filter(code__in=codes, is_active=True)
+                .values_list("code", "pk", "hall_id")
+            ):
+                self.windows_by_code[w[0]] = (w[1], w[2])
+        if window_ids:
+            self.window_hall.update(
+                Window.objects.using(self.using).filter(pk__in=window_ids).values_list("pk", "hall_id")
+            )
+        nos = {p.staff_no for p in parsed if p.staff_no} - self.staff_ids.keys()
+        if nos:
+            self.staff_ids.update(dict.fromkeys(nos))
+            self.staff_ids.update(
+                Staff.objects.using(self.using).filter(staff_no__in=nos).values_list("staff_no", "pk")
+            )
+        region_ids = {c[9] for c in cases.values()} - self.regions.keys()
+        if region_ids:
+            self.regions.update(Region.objects.using(self.using).in_bulk(region_ids))
+
+    def _channel(self, text: str, region_id: int) -> str:
+        hit = self.channels.get((text, region_id))
+        if hit is not None:
+            return hit
+        if text in Channel.values:
+            channel = text
+        elif text in _CHANNEL_WORDS:
+            channel = _CHANNEL_WORDS[text]
+        else:
+            table = policy_for_region(self.regions[region_id]).channel_codes or None
+            try:
+                channel = channel_from_code(text, table)
+            except ValueError as exc:
+                raise RecordError("unknown_channel", f"未知的评价渠道：{text}") from exc
+        self.channels[(text, region_id)] = channel
+        return channel
+
+    # evaluator -------------------------------------------------------------------------------------
+    def _evaluator(self, p: _Parsed, case: tuple) -> tuple:
+        """The evaluator columns, as the intake computes them; the case's stored identity is reused."""
+        if not (p.ev_name or p.ev_id or p.ev_phone):
+            return case[10:18]
+        ev_type = p.ev_type or case[10]
+        if ev_type not in ApplicantType.values:
+            raise RecordError("invalid_evaluator_type", f"评价人类型 {ev_type} 不在 GB/T 39046 A.4 代码表中")
+        id_number = identity.normalise_id_number(p.ev_id)
+        phone = identity.normalise_phone(p.ev_phone)
+        if id_number and ev_type == ApplicantType.PERSON and not identity.is_valid_resident_id(id_number):
+            raise RecordError("invalid_id_number", "评价人身份证号码格式或校验位不正确")
+        if phone and not identity.is_valid_phone(phone):
+            raise RecordError("invalid_phone", "评价人手机号码格式不正确")
+        id_hash = identity.keyed_hash("id", id_number)
+        if id_hash and case[12] and id_hash != case[12]:
+            raise RecordError("not_applicant", "评价人与办件申请人不一致，“一事一评”只能由申请人本人评价")
+        if not id_hash:
+            id_cols = ("", "", "")
+        elif id_hash == case[12]:
+            id_cols = (id_hash, case[13], case[14])
+        else:
+            id_cols = (id_hash, identity.mask_id_number(id_number), identity.encrypt(id_number))
+        phone_hash = identity.keyed_hash("phone", phone)
+        if not phone_hash:
+            phone_cols = ("", "", "")
+        elif phone_hash == case[15]:
+            phone_cols = (phone_hash, case[16], case[17])
+        else:
+            phone_cols = (phone_hash, identity.mask_phone(phone), identity.encrypt(phone))
+        return (ev_type, p.ev_name[:100], *id_cols, *phone_cols)
+
+    # one batch -------------------------------------------------------------------------------------
+    def run_batch(self, batch: list, summary: ImportSummary) -> list[tuple]:
+        """Import one batch in one transaction; returns the rejects to log. Retried on a write race."""
+        for attempt in range(3):
+            try:
+                with transaction.atomic(using=self.using):
+                    rejects, imported, duplicates = self._batch(batch)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        summary.imported += imported
+        summary.duplicates += duplicates
+        summary.rejected += len(rejects)
+        for r in rejects:
+            summary.reject_codes[r[1]] = summary.reject_codes.get(r[1], 0) + 1
+        return rejects
+
+    def _batch(self, batch: list) -> tuple[list, int, int]:
+        rejects: list[tuple] = []
+        parsed: list[_Parsed] = []
+        for line, record, error in batch:
+            if record is None:
+                rejects.append((line, "unreadable_line", error, None))
+                continue
+            try:
+                parsed.append(_parse_rating(line, record))
+            except RecordError as exc:
+                rejects.append((line, exc.code, exc.message, record))
+        if not parsed:
+            return rejects, 0, 0
+        cursor = self.connection.cursor()
+        try:
+            case_nos = list({p.case_no for p in parsed})
+            cases = {row[1]: row for row in self._select(cursor, self.sql_cases, case_nos)}
+            case_ids = [c[0] for c in cases.values()]
+            existing: dict[tuple, tuple] = {}
+            for row in self._select(cursor, self.sql_ratings, case_ids):
+                # (rated_at, evaluator columns, rated-object columns, id), the shape batch entries have
+                existing[(row[0], row[1])] = (self._aware(row[3]), row[10:18], row[4:10], row[2])
+            keys = list({p.key for p in parsed if p.key})
+            known_keys = {
+                row[0]: (row[1], row[2]) for row in self._select(cursor, self.sql_keys, keys, self.scope)
+            }
+            self._load_reference(parsed, cases)
+            rows_first, rows_follow, duplicates = self._check(parsed, cases, existing, known_keys, rejects)
+            if rows_first:
+                cursor.executemany(self.sql_insert, rows_first)
+            if rows_follow:
+                pending = [row[1] for row in rows_follow if row[_FIRST_RATING_POS] is None]
+                if pending:
+                    first_ids = dict(self._select(cursor, self.sql_first_ids, list(set(pending))))
+                    for i, row in enumerate(rows_follow):
+                        if row[_FIRST_RATING_POS] is None:
+                            row = list(row)
+                            row[_FIRST_RATING_POS] = first_ids[row[1]]
+                            rows_follow[i] = tuple(row)
+                cursor.executemany(self.sql_insert, rows_follow)
+        finally:
+            cursor.close()
+        return rejects, len(rows_first) + len(rows_follow), duplicates
+
+    def _check(self, parsed, cases, existing, known_keys, rejects):
+        """Apply the intake's rules record by record; return rows to insert and the duplicate count."""
+        now = timezone.now()
+        received = self.adapt_dt(now)
+        latest = now + CLOCK_SKEW
+        sets: dict[str, object] = {}
+        batch_ratings: dict[tuple, tuple] = {}  # (case id, kind) -> (rated_at, evaluator, rated objects, id)
+        batch_keys: dict[str, tuple] = {}
+        rows_first, rows_follow = [], []
+        duplicates = 0
+        adapt_dt, adapt_ip, new_id = self.adapt_dt, self.adapt_ip, self.new_public_id
+        scope, source_id = self.scope, self.source_id
+        for p in parsed:
+            try:
+                case = cases.get(p.case_no)
+                if case is None:
+                    raise RecordError("case_not_found", f"办件 {p.case_no} 不存在")
+                case_id = case[0]
+                channel = self._channel(p.channel_text, case[9])
+                if channel in SYSTEM_ONLY_CHANNELS:
+                    raise RecordError("channel_not_allowed", "系统默认评价只能由系统生成")
+                ev = self._evaluator(p, case)
+                first = None
+                if p.kind == Rating.Kind.FOLLOW_UP:
+                    first = existing.get((case_id, 1)) or batch_ratings.get((case_id, 1))
+                    if first is None:
+                        raise RecordError("no_first_rating", "该办件尚无首次评价，不能追评")
+                    if first[1][2] and ev[2] and ev[2] != first[1][2]:
+                        raise RecordError("not_first_evaluator", "追评只能由首次评价人提交")
+                    if not (ev[2] or ev[5]):
+                        ev = first[1]
+                # A repeat of an earlier submission is a duplicate, not an error (as the intake replays).
+                if p.key:
+                    seen = batch_keys.get(p.key) or known_keys.get(p.key)
+                    if seen is not None:
+                        if seen[0] != case_id:
+                            raise RecordError(
+                                "idempotency_key_reused", "该幂等键（submissionId）已用于另一笔评价"
+                            )
+                        duplicates += 1
+                        continue
+                prior = existing.get((case_id, p.kind)) or batch_ratings.get((case_id, p.kind))
+                if prior is not None:
+                    if prior[1][2] == ev[2] and prior[1][5] == ev[5]:
+                        duplicates += 1
+                        continue
+                    if p.kind == Rating.Kind.FIRST:
+                        raise RecordError("already_rated", "该办件已评价，每笔办件只能评价一次（一事一评）")
+                    raise RecordError("already_followed_up", "该办件已追评，每笔办件只能追评一次")
+                rated_at = p.rated_at
+                if rated_at > latest:
+                    raise RecordError("rated_at_in_future", "评价时间晚于当前时间")
+                region = self.regions[case[9]]
+                policy = policy_for_region(region)
+                if p.kind == Rating.Kind.FIRST:
+                    window_id = case[6]
+                    hall_id = case[5]
+                    if p.window_code:
+                        window = self.windows_by_code.get(p.window_code)
+                        if window is None:
+                            raise RecordError("window_not_found", f"窗口 {p.window_code} 不存在或已停用")
+                        window_id = window[0]
+                        hall_id = hall_id or window[1]
+                    elif hall_id is None and window_id is not None:
+                        hall_id = self.window_hall.get(window_id)
+                    finished_at = self._aware(case[3])
+                    if case[2] != Case.Status.FINISHED or finished_at is None:
+                        raise RecordError("case_not_finished", "办件尚未办结，办结后方可评价")
+                    if rated_at < finished_at - CLOCK_SKEW:
+                        raise RecordError("rated_before_finished", "评价时间早于办件办结时间")
+                    if policy.rating_window_days and rated_at > finished_at + timedelta(
+                        days=policy.rating_window_days
+                    ):
+                        raise RecordError(
+                            "rating_period_over", f"已超过办结后{policy.rating_window_days}天的评价期限"
+                        )
+                    staff_id = case[7]
+                    if p.staff_no:
+                        staff_id = self.staff_ids.get(p.staff_no)
+                        if staff_id is None:
+                            raise RecordError("staff_not_found", f"工号 {p.staff_no} 不存在")
+                    where = (case[4], hall_id, window_id, staff_id, case[8], case[9])
+                    first_id = None
+                else:
+                    first_at = first[0]
+                    if rated_at < first_at:
+                        raise RecordError("rated_before_first", "追评时间早于首次评价时间")
+                    if rated_at > first_at + timedelta(days=policy.follow_up_days):
+                        raise RecordError(
+                            "follow_up_window_closed", f"已超过首次评价后{policy.follow_up_days}天的追评期限"
+                        )
+                    where, first_id = first[2], first[3]
+                set_code = indicator_set_code(channel)
+                aset = sets.get(set_code)
+                if aset is None:
+                    aset = sets[set_code] = active_set(set_code)
+                if aset is None:
+                    raise RecordError("indicator_set_missing", "评价指标体系尚未配置")
+                level = p.level
+                for code in p.reasons:
+                    reason_level = aset.reason_levels.get(code)
+                    if reason_level is None:
+                        raise RecordError("unknown_reason", f"评价内容选项 {code} 不存在")
+                    if reason_level != level:
+                        raise RecordError("reason_level_mismatch", f"评价内容选项 {code} 与所选等级不符")
+                bad = level in lv.BAD_LEVELS
+                if bad and not p.reasons and not p.comment:
+                    raise RecordError("bad_rating_needs_reason", "差评须选择至少一项评价内容或填写文字评价")
+            except RecordError as exc:
+                rejects.append((p.line, exc.code, exc.message, p.record))
+                continue
+            row = (
+                new_id(),
+                case_id,
+                p.kind,
+                first_id,
+                *where,
+                level.value,
+                bad,
+                self._json({aset.overall_code: level.value}),
+                self._json(p.reasons),
+                p.comment,
+                aset.indicator_set.pk,
+                channel,
+                *ev,
+                adapt_dt(rated_at),
+                received,
+                adapt_ip(p.client_ip) if adapt_ip and p.client_ip else p.client_ip,
+                p.device_id,
+                source_id,
+                None,
+                scope,
+                p.key,
+                False,
+                True,
+                "",
+                False,
+                *self.extra_values,
+            )
+            batch_ratings[(case_id, p.kind)] = (rated_at, ev, where, None)
+            if p.key:
+                batch_keys[p.key] = (case_id, p.kind)
+            (rows_first if p.kind == Rating.Kind.FIRST else rows_follow).append(row)
+        return rows_first, rows_follow, duplicates
+
+
+def import_ratings(
+    path,
+    *,
+    fmt: str | None = None,
+    client: ApiClient | None = None,
+    rejects_path=None,
+    batch: int = DEFAULT_BATCH,
+    encoding: str = "utf-8-sig",
+    using: str = "default",
+    progress=None,
+) -> ImportSummary:
+    """Import ratings from a file; see the module docstring for the field names."""
+    return _run("ratings", path, fmt, client, rejects_path, batch, encoding, using, progress)
+
+
+def import_cases(
+    path,
+    *,
+    fmt: str | None = None,
+    client: ApiClient | None = None,
+    rejects_path=None,
+    batch: int = DEFAULT_BATCH,
+    encoding: str = "utf-8-sig",
+    using: str = "default",
+    progress=None,
+) -> ImportSummary:
+    """Import (upsert) cases from a file through cases_upsert, batch by batch."""
+    return _run("cases", path, fmt, client, rejects_path, batch, encoding, using, progress)
+
+
+def _run(kind, path, fmt, client, rejects_path, batch, encoding, using, progress) -> ImportSummary:
+    path = Path(path)
+    fmt = fmt or guess_format(path)
+    rejects = RejectLog(Path(rejects_path) if rejects_path else Path(f"{path}.rejects.jsonl"))
+    summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
+    importer = (
+        RatingImporter(client=client, using=using) if kind == "ratings" else CaseImporter(client=client)
+    )
+    started = time.perf_counter()
+    try:
+        for chunk in _batches(read_records(path, fmt, encoding), max(1, batch)):
+            summary.read += len(chunk)
+            rejects.write(importer.run_batch(chunk, summary))
+            if progress is not None:
+                progress(summary)
+    finally:
+        rejects.close()
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+def _case_input(rec: dict) -> CaseInput:
+    case_no = _text(rec, "projectNo")
+    status = _text(rec, "proStatus")
+    status = _STATUS_WORDS.get(status, status)
+    channel = _text(rec, "applyChannel")
+    channel = _APPLY_WORDS.get(channel, channel) or Case.ApplyChannel.ONLINE
+    accepted = _text(rec, "acceptDate")
+    if not accepted:
+        raise RecordError("accepted_at_required", "须提供受理时间（acceptDate）")
+    finished, promised = _text(rec, "finishDate"), _text(rec, "promiseTime")
+    return CaseInput(
+        case_no=case_no,
+        item_code=_text(rec, "taskCode"),
+        applicant_type=_text(rec, "userProp"),
+        applicant_name=_text(rec, "userName"),
+        applicant_id_number=_text(rec, "certKey"),
+        applicant_phone=_text(rec, "mobile"),
+        department_code=_text(rec, "proDepartCode"),
+        window_code=_text(rec, "windowCode"),
+        staff_no=_text(rec, "staffNo"),
+        status=status,
+        apply_channel=channel,
+        accepted_at=parse_time(accepted, "受理时间"),
+        finished_at=parse_time(finished, "办结时间") if finished else None,
+        promised_at=parse_time(promised, "承诺办结时间") if promised else None,
+    )
+
+
+class CaseImporter:
+    """Cases go through cases_upsert (already bulk); records identical to the stored case are skipped."""
+
+    def __init__(self, *, client: ApiClient | None = None):
+        self.client = client
+        scopes = frozenset(ApiClient.Scope.values)  # an operator's import: the client is only the source
+        self.actor = Actor(label="导入", all_access=True, client=client, scopes=scopes)
+
+    def _unchanged(self, inputs: list[tuple[int, CaseInput, dict]]) -> set[str]:
+        """Case numbers whose stored case already says exactly what the record says."""
+        stored = {}
+        nos = [i[1].case_no for i in inputs]
+        for chunk in _chunks(nos):
+            for row in Case.objects.filter(case_no__in=chunk).values(
+                "case_no",
+                "item__code",
+                "item__department_id",
+                "department_id",
+                "department__credit_code",
+                "window__code",
+                "staff__staff_no",
+                "applicant_type",
+                "applicant_name",
+                "applicant_id_hash",
+                "applicant_phone_hash",
+                "apply_channel",
+                "status",
+                "accepted_at",
+                "finished_at",
+                "promised_at",
+                "source_id",
+            ):
+                stored[row["case_no"]] = row
+        same = set()
+        source_id = self.client.pk if self.client else None
+        for _line, rec, _raw in inputs:
+            row = stored.get(rec.case_no)
+            if row is None:
+                continue
+            department_ok = (
+                row["department__credit_code"] == rec.department_code
+                if rec.department_code
+                else row["department_id"] == row["item__department_id"]
+            )
+            if (
+                department_ok
+                and row["item__code"] == rec.item_code
+                and (row["window__code"] or "") == rec.window_code
+                and (row["staff__staff_no"] or "") == rec.staff_no
+                and row["applicant_type"] == rec.applicant_type
+                and row["applicant_name"] == rec.applicant_name.strip()[:100]
+                and row["applicant_id_hash"]
+                == identity.keyed_hash("id", identity.normalise_id_number(rec.applicant_id_number))
+                and row["applicant_phone_hash"]
+                == identity.keyed_hash("phone", identity.normalise_phone(rec.applicant_phone))
+                and row["apply_channel"] == rec.apply_channel
+                and row["status"] == rec.status
+                and row["accepted_at"] == rec.accepted_at
+                and row["finished_at"] == rec.finished_at
+                and row["promised_at"] == rec.promised_at
+                and row["source_id"] == source_id
+            ):
+                same.add(rec.case_no)
+        return same
+
+    def run_batch(self, batch: list, summary: ImportSummary) -> list[tuple]:
+        rejects: list[tuple] = []
+        inputs: list[tuple[int, CaseInput, dict]] = []
+        for line, record, error in batch:
+            if record is None:
+                rejects.append((line, "unreadable_line", error, None))
+                continue
+            try:
+                inputs.append((line, _case_input(record), record))
+            except RecordError as exc:
+                rejects.append((line, exc.code, exc.message, record))
+        created = updated = duplicates = 0
+        # A case number repeated in the file is applied in file order: one upsert call per run of
+        # distinct numbers, all inside the batch's one transaction.
+        runs: list[list] = [[]]
+        seen: set[str] = set()
+        for item in inputs:
+            if item[1].case_no in seen:
+                runs.append([])
+                seen = set()
+            seen.add(item[1].case_no)
+            runs[-1].append(item)
+        outcome: list[tuple] = []
+        with transaction.atomic():
+            for run in runs:
+                if not run:
+                    continue
+                same = self._unchanged(run)
+                todo = [i for i in run if i[1].case_no not in same]
+                duplicates += len(run) - len(todo)
+                results = cases_upsert(actor=self.actor, records=[i[1] for i in todo]) if todo else []
+                outcome.extend(zip(todo, results, strict=True))
+        for (line, _rec, raw), result in outcome:
+            if result.status == "created":
+                created += 1
+            elif result.status == "updated":
+                updated += 1
+            else:
+                rejects.append((line, result.code, result.message, raw))
+        summary.imported += created
+        summary.updated += updated
+        summary.duplicates += duplicates
+        summary.rejected += len(rejects)
+        for r in rejects:
+            summary.reject_codes[r[1]] = summary.reject_codes.get(r[1], 0) + 1
+        return rejects
