@@ -6,6 +6,12 @@ from tests.factories import build_cast
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests that check it ask for it (see test_passwords_use_argon2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()

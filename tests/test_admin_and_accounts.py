@@ -76,8 +76,15 @@ def test_a_department_needs_a_valid_credit_code(cast, client):
     assert r.status_code == 200 and "统一社会信用代码格式或校验位不正确" in r.content.decode()
 
 
-def test_passwords_use_argon2(cast):
-    assert cast.supervisor.password.startswith("argon2")
+def test_passwords_use_argon2(db, settings):
+    from django.conf import settings as live
+    from django.contrib.auth.hashers import make_password
+
+    from haocha import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    assert live.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert make_password("Haocha-test-2026!").startswith("argon2$")
 
 
 def test_login_is_throttled_after_repeated_failures(cast, client, settings):
