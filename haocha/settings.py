@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "haocha.organisations",
     "haocha.catalogue",
     "haocha.evaluations",
+    "haocha.workcalendar",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "haocha.workcalendar.checks.calendar_warning_context",
             ],
         },
     },

@@ -7,7 +7,8 @@ from django.core.checks import Warning, register
 @register()
 def identity_keys_check(app_configs, **kwargs):
     problems = []
-    if not settings.DEBUG and settings.IDENTITY_HASH_KEY.startswith("dev-only"):
+    production = settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and not settings.DEBUG
+    if production and settings.IDENTITY_HASH_KEY.startswith("dev-only"):
         problems.append(
             Warning(
                 "HAOCHA_IDENTITY_HASH_KEY is the development default.",

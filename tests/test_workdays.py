@@ -1,0 +1,152 @@
+"""Chinese working days: the 2026 calendar with its make-up days, missing years, loading, properties."""
+
+from datetime import date, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from haocha.workcalendar.arithmetic import SHANGHAI, Calendar, WorkdayService, _nth_workday_slow
+from haocha.workcalendar.models import CalendarYear
+from haocha.workcalendar.services import load_calendar, missing_years, workdays
+
+pytestmark = pytest.mark.django_db
+
+
+def sh(*args):
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def cli(*args) -> str:
+    out = StringIO()
+    call_command("workdays", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+@pytest.fixture(autouse=True)
+def fresh_calendar():
+    workdays.refresh()
+    workdays.invalidate()
+    yield
+    workdays.refresh()
+    workdays.invalidate()
+
+
+@pytest.mark.parametrize(
+    "received, days, due",
+    [
+        # National Day 2026: 10-01..10-07 off, make-up days 09-20 (Sun) and 10-10 (Sat)
+        (sh(2026, 9, 30, 16, 0), 1, sh(2026, 10, 9)),
+        (sh(2026, 9, 30, 16, 0), 2, sh(2026, 10, 10)),
+        (sh(2026, 9, 30, 16, 0), 3, sh(2026, 10, 11)),  # 10-10 is a make-up Saturday: a working day
+        (sh(2026, 9, 19, 10, 0), 1, sh(2026, 9, 21)),  # received on a Saturday; Sunday 09-20 is a make-up day
+        (sh(2026, 9, 24, 23, 59), 1, sh(2026, 9, 29)),  # holiday eve of 中秋 09-25..27
+        (sh(2026, 10, 1, 9, 0), 1, sh(2026, 10, 9)),  # received on a holiday
+        # Spring Festival 2026: 02-15..02-23 off, make-up 02-14 and 02-28 (Saturdays)
+        (sh(2026, 2, 13, 17, 0), 1, sh(2026, 2, 15)),
+        (sh(2026, 2, 13, 17, 0), 2, sh(2026, 2, 25)),
+        (sh(2026, 2, 13, 17, 0), 10, sh(2026, 3, 6)),  # 02-14, 02-24..27, 02-28, 03-02..05
+        # receipt late at night in UTC is the next day in Beijing
+        (datetime.fromisoformat("2026-09-29T17:30:00+00:00"), 1, sh(2026, 10, 9)),
+    ],
+)
+def test_due_times_over_the_real_2026_calendar(received, days, due):
+    assert workdays.due(received, days) == due
+
+
+def test_cli_prints_iso_8601_with_offset():
+    assert cli("due", "--received", "2026-09-30T16:00", "--days", "1") == "2026-10-09T00:00:00+08:00"
+    assert cli("is-workday", "2026-10-10") == "yes"
+    assert cli("is-workday", "2026-10-07") == "no"
+    assert cli("is-workday", "2026-09-20") == "yes"
+    assert cli("is-workday", "2026-11-28") == "no"
+
+
+def test_a_year_nobody_entered_counts_monday_to_friday_until_it_is_loaded(tmp_path):
+    assert not CalendarYear.objects.filter(year=2027).exists()
+    assert missing_years(date(2026, 11, 28)) == [2027]
+    assert workdays.due(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 2)  # 2027-01-01 is a Friday
+    f = tmp_path / "2027.csv"
+    f.write_text(
+        "date,kind,name\n2027-01-01,休,元旦\n2027-01-02,休,元旦\n2027-01-03,休,元旦\n", encoding="utf-8"
+    )
+    assert "2027年：节假日 3 天" in cli("load", str(f))
+    assert missing_years(date(2026, 11, 28)) == []
+    assert workdays.due(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 5)
+
+
+def test_bad_calendar_files_are_refused(tmp_path):
+    from django.core.management.base import CommandError
+
+    f = tmp_path / "bad.csv"
+    f.write_text("2027-02-30,休,春节\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="无法识别的日期"):
+        cli("load", str(f))
+    f.write_text("2027-02-06,上班\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="无法识别"):
+        cli("load", str(f))
+    assert not CalendarYear.objects.filter(year=2027).exists()
+
+
+def test_json_files_load_too(tmp_path):
+    f = tmp_path / "2027.json"
+    f.write_text('{"holidays": {"2027-10-01": "国庆节"}, "makeup_days": ["2027-09-26"]}', encoding="utf-8")
+    cli("load", str(f))
+    assert cli("is-workday", "2027-10-01") == "no" and cli("is-workday", "2027-09-26") == "yes"
+
+
+def test_system_check_and_admin_banner_warn_about_a_missing_year(client, django_user_model):
+    from django.core.checks import run_checks
+
+    warnings = [w for w in run_checks() if w.id == "haocha.W101"]
+    if datetime.now(SHANGHAI).date().month >= 11 or not CalendarYear.objects.filter(year=datetime.now(SHANGHAI).date().year).exists():
+        assert warnings and "节假日安排尚未录入" in warnings[0].msg
+    admin = django_user_model.objects.create_superuser("root", password="x-Haocha-2026")
+    client.force_login(admin)
+    page = client.get("/admin/").content.decode()
+    assert ("calendar-warning" in page) == bool(missing_years())
+
+
+def test_the_package_years_are_seeded():
+    years = set(CalendarYear.objects.values_list("year", flat=True))
+    assert set(range(2004, 2027)) <= years
+
+
+# Property tests of the arithmetic over the real calendar.
+DAYS = st.dates(min_value=date(2005, 1, 1), max_value=date(2026, 12, 20))
+MOMENTS = st.builds(
+    lambda d, minutes: datetime(d.year, d.month, d.day, tzinfo=SHANGHAI) + timedelta(minutes=minutes),
+    DAYS,
+    st.integers(min_value=0, max_value=24 * 60 - 1),
+)
+
+
+@pytest.fixture(scope="module")
+def real_calendar(django_db_blocker):
+    with django_db_blocker.unblock():
+        return WorkdayService(load_calendar)
+
+
+@settings(max_examples=300, deadline=None)
+@given(received=MOMENTS, n=st.integers(min_value=1, max_value=30))
+def test_due_properties(real_calendar, received, n):
+    due = real_calendar.due(received, n)
+    last_day = due.date() - timedelta(days=1)
+    assert due.tzinfo == SHANGHAI and (due.hour, due.minute, due.second) == (0, 0, 0)
+    assert real_calendar.is_workday(last_day)  # a deadline ends on a working day
+    assert last_day > received.astimezone(SHANGHAI).date()  # the day of receipt never counts
+    assert real_calendar.workdays_between(received, due - timedelta(seconds=1)) == n
+    assert real_calendar.due(received, n + 1) > due
+    assert last_day == _nth_workday_slow(real_calendar.calendar(), received.date(), n)
+
+
+@given(day=DAYS)
+def test_the_week_rule_applies_only_without_an_exception(day):
+    cal = Calendar(holidays=frozenset({day}), makeup_days=frozenset(), known_years=frozenset())
+    assert not cal.is_workday(day)
+    cal = Calendar(holidays=frozenset(), makeup_days=frozenset({day}), known_years=frozenset())
+    assert cal.is_workday(day)
+    cal = Calendar(holidays=frozenset(), makeup_days=frozenset(), known_years=frozenset())
+    assert cal.is_workday(day) == (day.weekday() < 5)
