@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "haocha.catalogue",
     "haocha.evaluations",
     "haocha.workcalendar",
+    "haocha.workorders",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +61,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "haocha.workcalendar.checks.calendar_warning_context",
+                "haocha.workorders.views.unread_count",
             ],
         },
     },

@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.static import serve
 
 from haocha.api import api
 from haocha.core import views as core_views
+from haocha.workorders import views as workorder_views
 
 admin.site.site_header = "haocha 政务服务好差评平台"
 admin.site.site_title = "好差评管理"
@@ -15,5 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("workorders/", include("haocha.workorders.urls")),
+    path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

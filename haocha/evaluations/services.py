@@ -24,6 +24,7 @@ from haocha.evaluations.levels import Level, is_bad
 from haocha.evaluations.models import Rating, RatingFlag, RatingReply
 from haocha.evaluations.policy import active_set, policy_for_region
 from haocha.organisations.models import Region, Staff, Window
+from haocha.workorders.services import work_order_for_rating
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COMMENT = 1000
@@ -215,7 +216,9 @@ def _insert(actor: Actor, key: str, case: Case | None, kind: int, evaluator: _Ev
     try:
         with transaction.atomic():
             rating = Rating.objects.create(**fields)
-            # The closed-loop issue creates the 差评 work order here, inside the same transaction.
+            work_order_for_rating(
+                rating=rating, actor=actor
+            )  # a 差评 becomes a work order in this transaction
         return rating, True
     except IntegrityError:
         existing = _find_replay(actor, key, case, kind, evaluator)
@@ -291,7 +294,7 @@ def rating_submit(*, actor: Actor, data: RatingInput) -> tuple[Rating, bool]:
         item_id=case.item_id if case else None,
         region=region,
         level=data.level,
-        is_bad=is_bad(data.level) or any(is_bad(v) for v in levels.values()),
+        is_bad=is_bad(data.level),
         indicator_levels=levels,
         reason_codes=reasons,
         comment=comment,
@@ -366,7 +369,7 @@ def rating_follow_up(*, actor: Actor, case_no: str, data: RatingInput) -> tuple[
         item_id=first.item_id,
         region_id=first.region_id,
         level=data.level,
-        is_bad=is_bad(data.level) or any(is_bad(v) for v in levels.values()),
+        is_bad=is_bad(data.level),
         indicator_levels=levels,
         reason_codes=reasons,
         comment=comment,

@@ -32,6 +32,10 @@ KIND_WORDS = {
 }
 
 
+# Called with the changed years after a year is entered or corrected (work orders recompute their deadlines).
+CHANGE_HOOKS: list = []
+
+
 class CalendarFileError(ValueError):
     pass
 
@@ -105,8 +109,15 @@ def calendar_year_replace(
         ]
     )
     entry, _ = CalendarYear.objects.update_or_create(year=year, defaults={"source": source, "note": note})
-    transaction.on_commit(workdays.refresh)
+    transaction.on_commit(lambda: _changed([year]))
     return entry
+
+
+def _changed(years: list[int]) -> None:
+    workdays.refresh()
+    workdays.invalidate()
+    for hook in CHANGE_HOOKS:
+        hook(years)
 
 
 def seed_from_package() -> list[int]:

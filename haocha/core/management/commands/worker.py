@@ -1,0 +1,39 @@
+"""`haocha worker`: delivers the outbox and runs the overdue sweep, in a loop (or once)."""
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from haocha.core.outbox import outbox_process
+from haocha.workorders.services import work_orders_sweep
+
+
+class Command(BaseCommand):
+    help = "后台任务：投递待发消息（站内消息等），扫描逾期工单并自动督办"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="只运行一轮后退出")
+        parser.add_argument("--interval", type=float, default=5.0, help="投递间隔（秒）")
+        parser.add_argument("--sweep-every", type=float, default=60.0, help="逾期扫描间隔（秒）")
+
+    def handle(self, *args, once=False, interval=5.0, sweep_every=60.0, **opts):
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
+        last_sweep = 0.0
+        while True:
+            close_old_connections()
+            if time.monotonic() - last_sweep >= sweep_every or once:
+                swept = work_orders_sweep()
+                last_sweep = time.monotonic()
+                if any(swept.values()):
+                    self.stdout.write(
+                        f"逾期扫描：一级督办 {swept['level1']}，二级督办 {swept['level2']}，临期提醒 {swept['nearing']}"
+                    )
+            sent = outbox_process()
+            if any(sent.values()):
+                self.stdout.write(f"消息投递：成功 {sent['done']}，重试 {sent['retry']}，失败 {sent['dead']}")
+            if once or stopping:
+                return
+            time.sleep(interval)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from haocha.workorders import views
+
+app_name = "workorders"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("queue/operator/", views.operator_queue, name="operator"),
+    path("queue/department/", views.department_queue, name="department"),
+    path("board/", views.supervisor_board, name="board"),
+    path("messages/", views.messages_page, name="messages"),
+    path("<str:number>/", views.order_page, name="order"),
+    path("<str:number>/act/<str:action>/", views.order_action, name="act"),
+]
