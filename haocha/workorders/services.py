@@ -850,7 +850,7 @@ def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, no
             return _move(
                 order,
                 action="appeal_review",
-                allowed=OPEN_STATUSES + (Status.CLOSED,),
+                allowed=(*OPEN_STATUSES, Status.CLOSED),
                 to=None,
                 actor=actor,
                 now=now,
@@ -874,7 +874,7 @@ def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, no
             object_id=str(order.rating_id),
             summary=reason[:500],
         )
-        allowed = OPEN_STATUSES + (Status.CLOSED,)
+        allowed = (*OPEN_STATUSES, Status.CLOSED)
         return _move(
             order,
             action="appeal_review",
