@@ -230,6 +230,8 @@ def order_visible_to(actor: Actor, order: WorkOrder) -> bool:
         return True
     if any(actor.can_see_org(pk) for pk in order.co_departments.values_list("pk", flat=True)):
         return True
+    if actor.can_see_org(order.rating.hall_id):  # hall staff see the orders of ratings made at their hall
+        return True
     return bool(
         actor.roles.intersection(OPERATOR_ROLES + SUPERVISOR_ROLES)
         and actor.can_see_org(order.rating.department_id)
@@ -253,7 +255,11 @@ def work_orders_visible_to(actor: Actor):
     qs = WorkOrder.objects.all()
     if actor.all_access:
         return qs
-    q = Q(department_id__in=actor.org_ids) | Q(co_departments__in=actor.org_ids)
+    q = (
+        Q(department_id__in=actor.org_ids)
+        | Q(co_departments__in=actor.org_ids)
+        | Q(rating__hall_id__in=actor.org_ids)
+    )
     if actor.roles.intersection(OPERATOR_ROLES + SUPERVISOR_ROLES):
         q |= Q(rating__department_id__in=actor.org_ids) | Q(rating__hall_id__in=actor.org_ids)
     return qs.filter(q).distinct()
@@ -692,7 +698,7 @@ def work_order_feedback(
     _require_department(actor, order)
     if not result.strip():
         raise InvalidInput("请填写处理结果", code="result_required")
-    if order.contacted_at is None:
+    if order.status == Status.HANDLING and order.contacted_at is None:
         raise Conflict("请先联系群众并记录联系情况", code="contact_required")
     order = _move(
         order,

@@ -23,7 +23,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
         last_sweep = 0.0
         while True:
-            close_old_connections()
+            if not once:
+                close_old_connections()  # a long-running loop must not keep a broken connection
             if time.monotonic() - last_sweep >= sweep_every or once:
                 swept = work_orders_sweep()
                 last_sweep = time.monotonic()
