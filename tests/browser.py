@@ -25,7 +25,8 @@ def chromium_available() -> bool:
 
 
 @contextmanager
-def browser_page(width=1280, height=800):
+def chromium():
+    """A headless Debian Chromium; open pages with new_page()."""
     if not chromium_available():
         pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium package")
     # Playwright's sync API runs an event loop in this thread; the ORM calls in tests stay synchronous.
@@ -35,14 +36,33 @@ def browser_page(width=1280, height=800):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.js_errors = errors
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_page(browser, width=1280, height=800):
+    """A page in its own context (own cookies), collecting JavaScript errors in page.js_errors."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return page
+
+
+@contextmanager
+def browser_page(width=1280, height=800):
+    with chromium() as browser:
+        yield new_page(browser, width, height)
+
+
+def login(page, base_url, username, password, next_url="/"):
+    page.goto(f"{base_url}/admin/login/?next={next_url}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
 
 
 def screenshot(page, name: str, settle_ms: int = 800) -> Path:

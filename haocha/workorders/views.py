@@ -179,7 +179,7 @@ def _order_context(request, order, actor, error=None):
         "order": order,
         "rating": order.rating,
         "reasons": [reasons.get(c, c) for c in order.rating.reason_codes],
-        "transitions": order.transitions.select_related("actor").order_by("at", "id"),
+        "transitions": _labelled(order.transitions.order_by("at", "id")),
         "contacts": order.contacts.all(),
         "supervisions": order.supervisions.all(),
         "appeals": order.appeals.all(),
@@ -197,6 +197,17 @@ def _order_context(request, order, actor, error=None):
         else None,
         "title": f"工单 {order.number}",
     }
+
+
+STATUS_LABELS = dict(Status.choices)
+
+
+def _labelled(transitions):
+    rows = list(transitions)
+    for t in rows:
+        t.from_label = STATUS_LABELS.get(t.from_status, "—")
+        t.to_label = STATUS_LABELS.get(t.to_status, t.to_status)
+    return rows
 
 
 def _abilities(actor, order) -> dict:
@@ -388,7 +399,7 @@ def citizen_page(request, token):
         },
     )
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # the signed token never leaks to another site
     return response
 
 
@@ -397,4 +408,10 @@ def unread_count(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count()}
+    actor = actor_for_user(user)
+    return {
+        "unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count(),
+        "nav_operator": actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR),
+        "nav_department": actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN, Role.WINDOW_CLERK),
+        "nav_board": actor.has_role(Role.SUPERVISOR),
+    }
