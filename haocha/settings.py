@@ -85,7 +85,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["haocha.accounts.backends.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env_int("HAOCHA_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("HAOCHA_LOGIN_FAILURE_WINDOW_SECONDS", 900)
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/workorders/"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

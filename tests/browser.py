@@ -58,10 +58,10 @@ def browser_page(width=1280, height=800):
 
 
 def login(page, base_url, username, password, next_url="/"):
-    page.goto(f"{base_url}/admin/login/?next={next_url}")
+    page.goto(f"{base_url}/login/?next={next_url}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("input[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_load_state()
 
 

@@ -112,3 +112,21 @@ def test_no_model_change_lacks_a_migration():
     except SystemExit as exc:
         if exc.code:
             pytest.fail(f"models changed without a migration:\n{out.getvalue()}")
+
+
+def test_staff_sign_in_on_the_workbench_login_page(cast, client):
+    page = client.get("/login/").content.decode()
+    assert "工作人员登录" in page
+    r = client.post(
+        "/login/?next=/workorders/", {"username": "handler_a", "password": PASSWORD, "next": "/workorders/"}
+    )
+    assert r.status_code == 302 and r.headers["Location"] == "/workorders/"
+    assert client.get("/workorders/", follow=True).status_code == 200
+    r = client.post("/login/", {"username": "handler_a", "password": "wrong"})
+    assert r.status_code == 200 and "用户名或密码不正确" in r.content.decode()
+    assert client.get("/workorders/queue/department/").status_code == 200
+
+
+def test_workbenches_need_a_login(client):
+    r = client.get("/workorders/queue/operator/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login/")
