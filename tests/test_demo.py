@@ -129,7 +129,8 @@ def _check_cases_and_ratings():
     for set_id, code in Indicator.objects.values_list("indicator_set_id", "code"):
         indicators.setdefault(set_id, set()).add(code)
     for r in ratings.select_related("indicator_set"):
-        assert r.indicator_set.code == indicator_set_code(r.channel) and r.is_valid
+        assert r.indicator_set.code == indicator_set_code(r.channel)
+        assert r.is_valid or (r.flags.filter(kind="invalid").exists() and "申诉成立" in r.invalid_reason)
         assert set(r.indicator_levels) == indicators[r.indicator_set_id]
         assert r.indicator_levels["overall"] == r.level
         assert all(reason_level[c] == r.level for c in r.reason_codes)
@@ -271,3 +272,21 @@ def test_if_empty_builds_into_an_empty_database_and_bad_sizes_are_refused(db):
     assert Rating.objects.earliest("rated_at").rated_at >= datetime(
         2026, 3, 15, tzinfo=ZoneInfo("Asia/Shanghai")
     )
+
+
+def test_demo_bad_ratings_become_work_orders_in_every_state(db):
+    from django.core.management import call_command
+
+    from haocha.evaluations.models import Rating
+    from haocha.workorders.models import Status, WorkOrder
+
+    call_command("demo", "--ratings", "3000", "--seed", "7", stdout=StringIO())
+    first_bad = Rating.objects.filter(is_bad=True, kind=1)
+    assert first_bad.exists()
+    assert WorkOrder.objects.count() >= first_bad.count() * 0.9
+    statuses = set(WorkOrder.objects.values_list("status", flat=True))
+    assert Status.CLOSED in statuses
+    closed = WorkOrder.objects.filter(status=Status.CLOSED).first()
+    actions = list(closed.transitions.values_list("action", flat=True))
+    assert actions[0] == "create" and actions[-1] == "callback"
+    assert all(t.at >= closed.received_at for t in closed.transitions.all())

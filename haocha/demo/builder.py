@@ -22,6 +22,7 @@ from haocha.accounts.models import ApiClient, Role, RoleAssignment, User, hash_a
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
 from haocha.core.identity import Identity, resident_id_check_digit
 from haocha.demo import people, tables, texts
+from haocha.demo.orders import replay_work_orders
 from haocha.evaluations.channels import Channel, indicator_set_code
 from haocha.evaluations.levels import BAD_LEVELS, GOOD_LEVELS, ORDERED, Level
 from haocha.evaluations.models import IndicatorSet, Rating, RatingReply
@@ -102,6 +103,7 @@ class DemoResult:
     accounts: list = field(default_factory=list)
     api_key: str = DEMO_API_KEY
     seconds: float = 0.0
+    work_orders: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -270,6 +272,7 @@ class DemoBuilder:
             self._follow_ups()
             self._replies()
             self._reset_sequences()
+            self.result.work_orders = replay_work_orders(seed=self.seed, now=timezone.now())
         self.result.seconds = clock.perf_counter() - started
         self._count()
         return self.result

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import Role, RoleAssignment
+from haocha.core import clock
 from haocha.core.audit import audit_record
 from haocha.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from haocha.core.models import AuditLog
@@ -150,7 +151,7 @@ def _move(
     changes=None,
 ) -> WorkOrder:
     """Apply one transition if the order is still in an allowed status and unchanged since it was read."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if order.status not in allowed:
         raise Conflict(
             f"工单当前为“{order.get_status_display()}”，不能{ACTION_NAMES.get(action, action)}",
@@ -316,7 +317,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
     policy = order_policy(rating.region)
     if not wants_work_order(rating, policy):
         return None
-    now = rating.received_at or timezone.now()
+    now = rating.received_at or clock.now()
     system = Actor(label="系统")
     if rating.kind == Rating.Kind.FOLLOW_UP and rating.case_id:
         existing = (
@@ -464,7 +465,7 @@ def work_order_verify(
             to=Status.PENDING_VERIFY,
             actor=actor,
             note=note or "核实属实",
-            changes={"verified_at": timezone.now(), "complexity": complexity or order.complexity},
+            changes={"verified_at": clock.now(), "complexity": complexity or order.complexity},
         )
     if reason not in InvalidReason.values:
         raise InvalidInput(
@@ -472,7 +473,7 @@ def work_order_verify(
         )
     if not note.strip():
         raise InvalidInput("核实为无效须说明理由", code="note_required")
-    now = timezone.now()
+    now = clock.now()
     return _move(
         order,
         action="invalidate",
@@ -505,7 +506,7 @@ def work_order_assign(
     if complexity not in Complexity.values:
         raise InvalidInput("问题类型应为 simple 或 complex", code="invalid_complexity")
     reassign = order.assigned_at is not None
-    now = timezone.now()
+    now = clock.now()
     changes = {
         "department_id": department.pk,
         "complexity": complexity,
@@ -561,7 +562,7 @@ def work_order_merge(*, order: WorkOrder, into: WorkOrder, actor: Actor, note: s
     _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以并单")
     if into.pk == order.pk or not into.is_open:
         raise Conflict("只能并入另一张未办结的工单", code="merge_target_invalid")
-    now = timezone.now()
+    now = clock.now()
     _move(
         into,
         action="merge",
@@ -590,7 +591,7 @@ def work_order_decide_extension(
     ext = order.extensions.filter(status=Extension.Status.PENDING).first()
     if ext is None:
         raise Conflict("没有待审批的延期申请", code="no_pending_extension")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         done = Extension.objects.filter(pk=ext.pk, status=Extension.Status.PENDING).update(
             status=Extension.Status.APPROVED if approve else Extension.Status.REJECTED,
@@ -625,7 +626,7 @@ def work_order_accept(*, order: WorkOrder, actor: Actor) -> WorkOrder:
         allowed=(Status.PENDING_ACCEPT,),
         to=Status.ACCEPTED,
         actor=actor,
-        changes={"accepted_at": timezone.now()},
+        changes={"accepted_at": clock.now()},
     )
 
 
@@ -662,7 +663,7 @@ def work_order_contact(
         raise InvalidInput("联系方式无效", code="invalid_method")
     if not outcome.strip():
         raise InvalidInput("请填写联系结果", code="outcome_required")
-    now = timezone.now()
+    now = clock.now()
     if contacted_at > now + timedelta(minutes=5) or (order.assigned_at and contacted_at < order.assigned_at):
         raise InvalidInput("联系时间应在交办之后、当前时间之前", code="invalid_contact_time")
     if order.status == Status.PENDING_ACCEPT:
@@ -710,7 +711,7 @@ def work_order_feedback(
         attachments=attachments,
         data={"measures": measures},
         changes={
-            "feedback_at": timezone.now(),
+            "feedback_at": clock.now(),
             "result": result,
             "measures": measures,
             "callback_token_used": False,
@@ -735,7 +736,7 @@ def work_order_on_the_spot(*, order: WorkOrder, actor: Actor, result: str) -> Wo
         raise Forbidden("只能处置本部门或本大厅的工单", code="not_your_department")
     if not result.strip():
         raise InvalidInput("请填写当场处置情况", code="result_required")
-    now = timezone.now()
+    now = clock.now()
     return _move(
         order,
         action="on_the_spot",
@@ -772,7 +773,7 @@ def work_order_request_extension(*, order: WorkOrder, actor: Actor, days: int, r
                 days=days,
                 reason=reason[:500],
                 requested_by_label=actor.label,
-                requested_at=timezone.now(),
+                requested_at=clock.now(),
             )
             _move(
                 order,
@@ -799,7 +800,7 @@ def work_order_appeal(
         raise InvalidInput("请填写申诉说明", code="note_required")
     policy = order_policy(order.region)
     start = order.assigned_at or order.received_at
-    if timezone.now() >= workdays.due(start, policy.appeal_days):
+    if clock.now() >= workdays.due(start, policy.appeal_days):
         raise Conflict(f"已超过交办后{policy.appeal_days}个工作日的申诉期限", code="appeal_period_over")
     try:
         with transaction.atomic():
@@ -809,7 +810,7 @@ def work_order_appeal(
                 statement=statement,
                 evidence=evidence or [],
                 filed_by_label=actor.label,
-                filed_at=timezone.now(),
+                filed_at=clock.now(),
             )
             _move(
                 order,
@@ -842,7 +843,7 @@ def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, no
     appeal = order.appeals.filter(status=Appeal.Status.PENDING).first()
     if appeal is None:
         raise Conflict("没有待复核的申诉", code="no_pending_appeal")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         done = Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.PENDING).update(
             status=Appeal.Status.UPHELD if uphold else Appeal.Status.REJECTED,
@@ -938,7 +939,7 @@ def work_order_callback(
         )
     if via_link and order.callback_token_used:
         raise Conflict("您已答复过本次回访，感谢您的反馈", code="link_used")
-    now = timezone.now()
+    now = clock.now()
     common = {
         "callback_solved": solved,
         "callback_satisfaction": satisfaction,
@@ -1017,7 +1018,7 @@ def work_order_supervise(
         raise Conflict("工单已办结，不能督办", code="illegal_transition")
     if not note.strip():
         raise InvalidInput("请填写督办意见", code="note_required")
-    now = timezone.now()
+    now = clock.now()
     if deadline is not None and deadline <= now:
         raise InvalidInput("督办期限应晚于当前时间", code="invalid_deadline")
     level = max(order.escalation_level, 1)
@@ -1055,7 +1056,7 @@ def work_order_supervise(
 
 def work_orders_sweep(*, now: datetime | None = None, batch: int = 2000) -> dict:
     """The overdue sweep: 督办 level 1 at the deadline, level 2 after a further delay; nearing-deadline notices."""
-    now = now or timezone.now()
+    now = now or clock.now()
     counts = {"level1": 0, "level2": 0, "nearing": 0}
     system = Actor(label="系统")
     late = (

@@ -13,6 +13,7 @@ from haocha.demo.builder import (
     bad_share,
     good_share,
 )
+from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import ORDERED, Level
 from haocha.organisations.models import Region
 
@@ -88,9 +89,16 @@ class Command(BaseCommand):
         shares = "，".join(f"{Level(level).label} {result.levels[level] / total:.2%}" for level in ORDERED)
         w(f"  满意度分布：{shares}")
         w(f"  好评率 {good_share(result.levels):.2%}，差评率 {bad_share(result.levels):.2%}。")
-        channels = "，".join(f"{ch} {n:,}" for ch, n in result.channels.items())
+        channels = "，".join(f"{Channel(ch).label} {n:,}" for ch, n in result.channels.items())
         w(f"  评价渠道：{channels}")
-        w("演示账号（登录 /admin/）：")
+        wo = result.work_orders
+        if wo:
+            w(
+                f"  差评工单 {wo.get('orders', 0)} 张：已办结 {wo.get('closed', 0)}，在办 "
+                f"{sum(wo.get(s, 0) for s in ('pending_verify', 'pending_accept', 'accepted', 'handling', 'pending_callback'))}，"
+                f"核实无效 {wo.get('invalid', 0)}；本次逾期督办 {wo.get('level1', 0) + wo.get('level2', 0)} 张。"
+            )
+        w("演示账号（登录 /login/ 进入差评工单工作台，系统管理员可进入 /admin/）：")
         for username, role, scope, created in result.accounts:
             note = "" if created else "（账号已存在，未修改密码）"
             w(f"  {username:<11} {role}（{scope}）{note}")
