@@ -28,7 +28,7 @@ sysdeps:
 run: $(STAMP)
 	$(BIN)/haocha migrate --noinput -v 0
 	$(BIN)/haocha demo --if-empty
-	PORT=$(PORT) $(BIN)/haocha serve --no-migrate
+	PORT=$(PORT) $(BIN)/haocha serve --no-migrate --with-worker
 
 test: $(STAMP) sysdeps lint test-sqlite test-postgres
 

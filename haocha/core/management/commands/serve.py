@@ -1,6 +1,8 @@
 """`haocha serve`: the production server (granian, WSGI) with migrations applied first."""
 
 import os
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -17,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("HAOCHA_THREADS", "1")))
         parser.add_argument("--no-migrate", action="store_true", help="不自动执行数据库迁移")
         parser.add_argument("--access-log", action="store_true")
+        parser.add_argument(
+            "--with-worker", action="store_true", help="同时启动后台任务进程（消息投递、逾期督办），随服务器退出"
+        )
 
     def handle(self, *args, **opts):
         if not opts["no_migrate"]:
@@ -40,4 +45,15 @@ class Command(BaseCommand):
             backpressure=max(opts["threads"], 1) * 64,
             respawn_failed_workers=True,
         )
-        server.serve()
+        worker = None
+        if opts["with_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "haocha.cli", "worker"])
+        try:
+            server.serve()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
