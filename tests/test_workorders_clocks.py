@@ -192,3 +192,11 @@ def test_department_b_can_neither_see_nor_act_on_department_a_orders(cast):
     assert order.number not in staff(cast.outsider).get("/workorders/board/").content.decode()
     assert order.number in staff(cast.handler_a).get("/workorders/queue/department/").content.decode()
     assert refresh(order).status == Status.PENDING_ACCEPT
+
+
+def test_a_sweep_long_after_the_deadline_records_both_levels(cast):
+    order = assigned_order(cast, "TT-9", sh(2026, 11, 2, 9, 0))  # contact due 11-04 00:00
+    counts = work_orders_sweep(now=sh(2026, 11, 20, 9, 0))
+    assert (counts["level1"], counts["level2"]) == (1, 1)
+    assert list(Supervision.objects.filter(order=order).values_list("level", flat=True)) == [1, 2]
+    assert work_orders_sweep(now=sh(2026, 11, 21, 9, 0))["level2"] == 0

@@ -1054,6 +1054,42 @@ def work_order_supervise(
     return sup
 
 
+def _escalate(order: WorkOrder, level: int, now: datetime, system: Actor) -> bool:
+    """One automatic 督办 of a late order; False when the order moved on or a concurrent sweep came first."""
+    try:
+        with transaction.atomic():
+            Supervision.objects.create(
+                order=order,
+                kind=Supervision.Kind.AUTO,
+                level=level,
+                department_id=order.department_id,
+                note=f"逾期自动{level}级督办",
+                created_at=now,
+            )
+            _move(
+                order,
+                action="supervise",
+                allowed=DEPARTMENT_STATUSES,
+                to=None,
+                actor=system,
+                now=now,
+                note=f"已超过期限（{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}），自动{level}级督办",
+                data={"kind": "auto", "level": level},
+                changes={"escalation_level": level, "overdue": True},
+            )
+    except (Conflict, IntegrityError):
+        return False
+    _notify(
+        order,
+        key=f"overdue-{level}",
+        title=f"{level}级督办：工单 {order.number} 已逾期",
+        body="请立即办理并反馈",
+        org_ids=[order.department_id],
+        roles=DEPARTMENT_ROLES + SUPERVISOR_ROLES,
+    )
+    return True
+
+
 def work_orders_sweep(*, now: datetime | None = None, batch: int = 2000) -> dict:
     """The overdue sweep: 督办 level 1 at the deadline, level 2 after a further delay; nearing-deadline notices."""
     now = now or clock.now()
@@ -1066,45 +1102,12 @@ def work_orders_sweep(*, now: datetime | None = None, batch: int = 2000) -> dict
     )
     for order in late.iterator(chunk_size=batch):
         policy = order_policy(order.region)
-        if order.escalation_level == 0:
-            level = 1
-        elif now >= workdays.due(order.due_at - timedelta(microseconds=1), policy.second_escalation_days):
-            level = 2
-        else:
-            continue
-        try:
-            with transaction.atomic():
-                Supervision.objects.create(
-                    order=order,
-                    kind=Supervision.Kind.AUTO,
-                    level=level,
-                    department_id=order.department_id,
-                    note=f"逾期自动{level}级督办",
-                    created_at=now,
-                )
-                _move(
-                    order,
-                    action="supervise",
-                    allowed=DEPARTMENT_STATUSES,
-                    to=None,
-                    actor=system,
-                    now=now,
-                    note=f"已超过期限（{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}），自动{level}级督办",
-                    data={"kind": "auto", "level": level},
-                    changes={"escalation_level": level, "overdue": True},
-                )
-        except (Conflict, IntegrityError):
-            continue  # the order moved on meanwhile, or a concurrent sweep supervised it first
-        roles = DEPARTMENT_ROLES + SUPERVISOR_ROLES
-        _notify(
-            order,
-            key=f"overdue-{level}",
-            title=f"{level}级督办：工单 {order.number} 已逾期",
-            body="请立即办理并反馈",
-            org_ids=[order.department_id],
-            roles=roles,
-        )
-        counts[f"level{level}"] += 1
+        second = workdays.due(order.due_at - timedelta(microseconds=1), policy.second_escalation_days)
+        target = 2 if now >= second else 1
+        for level in range(order.escalation_level + 1, target + 1):
+            if not _escalate(order, level, now, system):
+                break
+            counts[f"level{level}"] += 1
     soon = WorkOrder.objects.filter(
         status__in=DEPARTMENT_STATUSES, due_at__gt=now, due_at__lte=now + timedelta(hours=4)
     )
