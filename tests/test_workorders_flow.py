@@ -235,3 +235,30 @@ def test_messages_are_delivered_once_by_the_worker(cast):
     page = staff(cast.handler_a).get("/workorders/messages/").content.decode()
     assert order.number in page
     assert Rating.objects.count() == 1
+
+
+def test_feedback_attachments_are_private_to_the_order(cast):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    order = bad_rating(cast, "WO-20")
+    act(cast.operator, order, "verify", valid="1", department=cast.dept_a.pk)
+    act(cast.handler_a, order, "contact", method="phone", outcome="已联系")
+    bad = SimpleUploadedFile("x.exe", b"MZ", content_type="application/octet-stream")
+    r = staff(cast.handler_a).post(
+        f"/workorders/{order.number}/act/feedback/", {"result": "已处理", "attachments": [bad]}
+    )
+    assert r.status_code == 422 and "类型不允许" in r.content.decode()
+    assert refresh(order).status == Status.HANDLING
+    photo = SimpleUploadedFile("整改照片.png", b"\x89PNG\r\n\x1a\nfake", content_type="image/png")
+    r = staff(cast.handler_a).post(
+        f"/workorders/{order.number}/act/feedback/", {"result": "已处理", "attachments": [photo]}
+    )
+    assert r.status_code == 302
+    step = Transition.objects.get(order=order, action="feedback")
+    assert step.attachments[0]["name"] == "整改照片.png"
+    url = f"/workorders/{order.number}/files/{step.pk}/0/"
+    got = staff(cast.handler_a).get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"\x89PNG")
+    assert staff(cast.handler_b).get(url).status_code == 404
+    assert Client().get(url).status_code == 302  # login first
+    assert "整改照片.png" in staff(cast.operator).get(f"/workorders/{order.number}/").content.decode()

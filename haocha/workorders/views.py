@@ -6,17 +6,19 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import actor_for_user
 from haocha.accounts.models import Role
-from haocha.core.errors import DomainError, InvalidInput
+from haocha.core.errors import DomainError, InvalidInput, NotFound
 from haocha.core.models import Message
 from haocha.evaluations.models import ReasonOption
 from haocha.organisations.models import Organisation
 from haocha.workorders import services as svc
+from haocha.workorders.attachments import private_storage, save_attachments
 from haocha.workorders.models import (
     DEPARTMENT_STATUSES,
     OPEN_STATUSES,
@@ -254,7 +256,7 @@ def _aware(value: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def _do(action: str, order: WorkOrder, actor, post) -> None:
+def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
     p = post.get
     if action == "verify":
         valid = p("valid", "1") == "1"
@@ -294,7 +296,13 @@ def _do(action: str, order: WorkOrder, actor, post) -> None:
             reached=p("reached", "1") == "1",
         )
     elif action == "feedback":
-        svc.work_order_feedback(order=order, actor=actor, result=p("result", ""), measures=p("measures", ""))
+        svc.work_order_feedback(
+            order=order,
+            actor=actor,
+            result=p("result", ""),
+            measures=p("measures", ""),
+            attachments=save_attachments(order.number, files) if files else None,
+        )
     elif action == "on_the_spot":
         svc.work_order_on_the_spot(order=order, actor=actor, result=p("result", ""))
     elif action == "extension":
@@ -308,7 +316,13 @@ def _do(action: str, order: WorkOrder, actor, post) -> None:
             order=order, actor=actor, approve=p("approve") == "1", note=p("note", "")
         )
     elif action == "appeal":
-        svc.work_order_appeal(order=order, actor=actor, ground=p("ground", ""), statement=p("statement", ""))
+        svc.work_order_appeal(
+            order=order,
+            actor=actor,
+            ground=p("ground", ""),
+            statement=p("statement", ""),
+            evidence=save_attachments(order.number, files) if files else None,
+        )
     elif action == "review_appeal":
         svc.work_order_review_appeal(order=order, actor=actor, uphold=p("uphold") == "1", note=p("note", ""))
     elif action == "callback":
@@ -340,7 +354,7 @@ def order_action(request, number, action):
     order = svc.get_work_order_for_actor(actor, number)
     error, status = None, 200
     try:
-        _do(action, order, actor, request.POST)
+        _do(action, order, actor, request.POST, request.FILES.getlist("attachments"))
     except DomainError as exc:
         error, status = exc.message, exc.status
     order = svc.get_work_order_for_actor(actor, number)
@@ -350,6 +364,20 @@ def order_action(request, number, action):
     if error:
         return render(request, "workorders/order.html", context, status=status)
     return redirect("workorders:order", number=number)
+
+
+@login_required
+def attachment(request, number, transition_id, index):
+    """An attachment of one step, for people who may see the order only."""
+    actor = actor_for_user(request.user)
+    order = svc.get_work_order_for_actor(actor, number)
+    step = order.transitions.filter(pk=transition_id).first()
+    files = list(step.attachments) if step else []
+    if index >= len(files):
+        raise NotFound("附件不存在", code="attachment_not_found")
+    meta = files[index]
+    handle = private_storage().open(meta["path"], "rb")
+    return FileResponse(handle, as_attachment=True, filename=meta["name"])
 
 
 @login_required
