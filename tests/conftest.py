@@ -2,6 +2,7 @@ import pytest
 
 from haocha.accounts.access import clear_actor_cache
 from haocha.evaluations.policy import clear_policy_caches
+from haocha.workorders.services import clear_order_policy_cache
 from tests.factories import build_cast
 
 
@@ -15,9 +16,11 @@ def _fast_password_hashing(settings):
 def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()
+    clear_order_policy_cache()
     yield
     clear_actor_cache()
     clear_policy_caches()
+    clear_order_policy_cache()
 
 
 @pytest.fixture

@@ -98,6 +98,7 @@ def order_policy(region: Region) -> OrderPolicy:
 
 def clear_order_policy_cache() -> None:
     _policy_cache.clear()
+    _users_cache.clear()
 
 
 # ---------------------------------------------------------------- clocks
@@ -269,7 +270,21 @@ def work_orders_visible_to(actor: Actor):
 # ---------------------------------------------------------------- notifications
 
 
+_users_cache: dict[tuple, tuple[float, list[int]]] = {}
+
+
 def _users_of(org_ids, roles) -> list[int]:
+    """Users holding one of `roles` over these organisations (cached briefly: assignments change rarely)."""
+    key = (tuple(sorted(org_ids)), tuple(sorted(roles)))
+    hit = _users_cache.get(key)
+    if hit and time.monotonic() - hit[0] < 30:
+        return hit[1]
+    users = _users_of_uncached(org_ids, roles)
+    _users_cache[key] = (time.monotonic(), users)
+    return users
+
+
+def _users_of_uncached(org_ids, roles) -> list[int]:
     orgs = Organisation.objects.filter(pk__in=org_ids).only("path", "region__path").select_related("region")
     q = Q(pk__in=[])
     for org in orgs:
@@ -1055,7 +1070,8 @@ def work_order_supervise(
 
 
 def _escalate(order: WorkOrder, level: int, now: datetime, system: Actor) -> bool:
-    """One automatic 督办 of a late order; False when the order moved on or a concurrent sweep came first."""
+    """One automatic 督办 of a late order, with its notification in the same (nested) transaction;
+    False when the order moved on or a concurrent sweep came first."""
     try:
         with transaction.atomic():
             Supervision.objects.create(
@@ -1077,37 +1093,41 @@ def _escalate(order: WorkOrder, level: int, now: datetime, system: Actor) -> boo
                 data={"kind": "auto", "level": level},
                 changes={"escalation_level": level, "overdue": True},
             )
+            _notify(
+                order,
+                key=f"overdue-{level}",
+                title=f"{level}级督办：工单 {order.number} 已逾期",
+                body="请立即办理并反馈",
+                org_ids=[order.department_id],
+                roles=DEPARTMENT_ROLES + SUPERVISOR_ROLES,
+            )
     except (Conflict, IntegrityError):
         return False
-    _notify(
-        order,
-        key=f"overdue-{level}",
-        title=f"{level}级督办：工单 {order.number} 已逾期",
-        body="请立即办理并反馈",
-        org_ids=[order.department_id],
-        roles=DEPARTMENT_ROLES + SUPERVISOR_ROLES,
-    )
     return True
 
 
-def work_orders_sweep(*, now: datetime | None = None, batch: int = 2000) -> dict:
+def work_orders_sweep(*, now: datetime | None = None, batch: int = 500) -> dict:
     """The overdue sweep: 督办 level 1 at the deadline, level 2 after a further delay; nearing-deadline notices."""
     now = now or clock.now()
     counts = {"level1": 0, "level2": 0, "nearing": 0}
     system = Actor(label="系统")
-    late = (
+    late_ids = list(
         WorkOrder.objects.filter(status__in=DEPARTMENT_STATUSES, due_at__lte=now, escalation_level__lt=2)
-        .select_related("region")
         .order_by("due_at")
+        .values_list("pk", flat=True)
     )
-    for order in late.iterator(chunk_size=batch):
-        policy = order_policy(order.region)
-        second = workdays.due(order.due_at - timedelta(microseconds=1), policy.second_escalation_days)
-        target = 2 if now >= second else 1
-        for level in range(order.escalation_level + 1, target + 1):
-            if not _escalate(order, level, now, system):
-                break
-            counts[f"level{level}"] += 1
+    # One transaction per chunk (a savepoint per order): a commit per order would cost a disk flush each.
+    for start in range(0, len(late_ids), batch):
+        with transaction.atomic():
+            chunk = WorkOrder.objects.filter(pk__in=late_ids[start : start + batch]).select_related("region")
+            for order in chunk:
+                policy = order_policy(order.region)
+                second = workdays.due(order.due_at - timedelta(microseconds=1), policy.second_escalation_days)
+                target = 2 if now >= second else 1
+                for level in range(order.escalation_level + 1, target + 1):
+                    if not _escalate(order, level, now, system):
+                        break
+                    counts[f"level{level}"] += 1
     soon = WorkOrder.objects.filter(
         status__in=DEPARTMENT_STATUSES, due_at__gt=now, due_at__lte=now + timedelta(hours=4)
     )
