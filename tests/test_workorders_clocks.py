@@ -200,3 +200,29 @@ def test_a_sweep_long_after_the_deadline_records_both_levels(cast):
     assert (counts["level1"], counts["level2"]) == (1, 1)
     assert list(Supervision.objects.filter(order=order).values_list("level", flat=True)) == [1, 2]
     assert work_orders_sweep(now=sh(2026, 11, 21, 9, 0))["level2"] == 0
+
+
+def test_deadlines_follow_the_region_policy(cast):
+    from haocha.workorders.models import WorkOrderPolicy
+
+    WorkOrderPolicy.objects.create(region=cast.city, contact_days=1, simple_days=5, complex_days=15)
+    order = assigned_order(cast, "TT-10", sh(2026, 11, 2, 9, 0))
+    assert order.finish_due_at == sh(2026, 11, 10)  # five working days: 11-03..11-09
+
+
+def test_merge_and_manual_supervision(cast):
+    first = assigned_order(cast, "TT-11", sh(2026, 11, 2, 9, 0))
+    with frozen(sh(2026, 11, 2, 11, 0)):
+        dup = bad_rating(cast, "TT-12", seq=2)
+        r = act(cast.operator, dup, "merge", into=first.number, note="同一群众重复反映")
+        assert r.status_code == 302
+        assert act(cast.operator, first, "merge", into=first.number).status_code == 409
+        r = act(cast.supervisor, first, "supervise", note="请今天内联系群众", deadline="2026-11-02T18:00")
+        assert r.status_code == 302
+        assert act(cast.handler_a, first, "supervise", note="x").status_code == 403
+    dup = refresh(dup)
+    assert dup.status == Status.MERGED and dup.merged_into == first
+    sup = Supervision.objects.get(order=first)
+    assert sup.kind == "manual" and sup.deadline == sh(2026, 11, 2, 18, 0)
+    call_command("worker", "--once")
+    assert Message.objects.filter(user=cast.handler_a, title__contains="督办").exists()
