@@ -119,7 +119,7 @@ class WorkOrder(models.Model):
     result = models.TextField("处理结果", blank=True)
     measures = models.TextField("整改措施", blank=True)
     callback_solved = models.BooleanField("问题已解决", null=True, blank=True)
-    callback_satisfaction = models.CharField("回访满意度", max_length=12, blank=True)
+    callback_satisfaction = models.CharField("回访满意度", max_length=20, blank=True)
     callback_comment = models.CharField("回访意见", max_length=500, blank=True)
 
     # Timeliness kept when the order closes (minutes used and over target per clock).
