@@ -130,3 +130,14 @@ def test_staff_sign_in_on_the_workbench_login_page(cast, client):
 def test_workbenches_need_a_login(client):
     r = client.get("/workorders/queue/operator/")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login/")
+
+
+def test_the_system_administrator_role_administers_without_the_superuser_flag(cast, client):
+    from haocha.accounts.models import Role, RoleAssignment
+
+    RoleAssignment.objects.create(user=cast.operator, role=Role.SYSTEM_ADMIN)
+    client.force_login(cast.operator)
+    assert client.get("/admin/organisations/organisation/").status_code == 200
+    other = type(cast.operator).objects.get(username="handler_b")
+    client.force_login(other)
+    assert client.get("/admin/organisations/organisation/").status_code == 403

@@ -7,7 +7,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from haocha.accounts.models import LoginFailure
+from haocha.accounts.models import LoginFailure, Role
 from haocha.core.audit import audit_record
 from haocha.core.models import AuditLog
 
@@ -40,3 +40,19 @@ class ThrottledModelBackend(ModelBackend):
         LoginFailure.objects.filter(username=username).delete()
         audit_record(action=AuditLog.Action.LOGIN, actor=user, request=request)
         return user
+
+    # A system administrator (the role) may administer everything, like a superuser, without the flag.
+    def _is_system_admin(self, user_obj) -> bool:
+        if not user_obj.is_active or user_obj.is_anonymous:
+            return False
+        cached = getattr(user_obj, "_haocha_is_system_admin", None)
+        if cached is None:
+            cached = user_obj.roles.filter(role=Role.SYSTEM_ADMIN).exists()
+            user_obj._haocha_is_system_admin = cached
+        return cached
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return self._is_system_admin(user_obj) or super().has_perm(user_obj, perm, obj)
+
+    def has_module_perms(self, user_obj, app_label):
+        return self._is_system_admin(user_obj) or super().has_module_perms(user_obj, app_label)
