@@ -180,3 +180,11 @@ def test_region_where_rated_and_regional_channel_codes(cast, api_for):
     finished_case(cast, "RG-2", seq=2)
     r = api_for(cast.key_a).post("/ratings", rating("RG-2", region_code="999999"))
     assert r.status_code == 404 and r.json()["code"] == "region_not_found"
+
+
+def test_nul_characters_are_refused_not_stored(cast, client):
+    finished_case(cast, "NUL-1")
+    body = '{"case_no": "NUL-1", "channel": "pc", "level": "satisfied", "comment": "a\\u0000b"}'
+    r = client.post("/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_a})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_character"
+    assert Rating.objects.count() == 0

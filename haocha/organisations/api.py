@@ -1,13 +1,26 @@
 """Reference data: regions, organisations, halls, windows, staff and service items."""
 
 from django.db.models import Q
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from haocha.catalogue.models import ServiceItem
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
 router = Router(tags=["基础数据"])
+MAX_ID = 2**62  # ids and offsets beyond what the databases store are refused as bad input, not a 500
+
+
+class Page(LimitOffsetPagination):
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=500)
+        offset: int = Field(0, ge=0, le=10**9)
+
+
+def Id(description: str):
+    return Query(None, ge=1, le=MAX_ID, description=description)
+
+
 PUBLIC = None  # public catalogue data: no credentials needed (as on any government service portal)
 
 
@@ -99,7 +112,7 @@ def _region_prefix(code: str | None) -> Q:
 
 
 @router.get("/regions", response=list[RegionOut], auth=PUBLIC, summary="行政区划列表")
-def list_regions(request, parent: str | None = None, level: int | None = None):
+def list_regions(request, parent: str | None = None, level: int | None = Query(None, ge=1, le=4)):
     qs = Region.objects.select_related("parent")
     if parent:
         qs = qs.filter(parent__code=parent)
@@ -109,7 +122,7 @@ def list_regions(request, parent: str | None = None, level: int | None = None):
 
 
 @router.get("/organisations", response=list[OrganisationOut], auth=PUBLIC, summary="组织机构列表")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_organisations(request, kind: str | None = None, region: str | None = None, q: str | None = None):
     qs = Organisation.objects.filter(is_active=True).select_related("region").filter(_region_prefix(region))
     if kind:
@@ -120,7 +133,7 @@ def list_organisations(request, kind: str | None = None, region: str | None = No
 
 
 @router.get("/halls", response=list[OrganisationOut], auth=PUBLIC, summary="政务服务中心、大厅和分厅")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_halls(request, region: str | None = None):
     qs = Organisation.objects.filter(is_active=True, kind__in=Organisation.HALL_KINDS).select_related(
         "region"
@@ -129,8 +142,8 @@ def list_halls(request, region: str | None = None):
 
 
 @router.get("/windows", response=list[WindowOut], auth=PUBLIC, summary="窗口列表")
-@paginate(LimitOffsetPagination)
-def list_windows(request, hall: int | None = None):
+@paginate(Page)
+def list_windows(request, hall: int | None = Id("大厅编号")):
     qs = Window.objects.filter(is_active=True)
     if hall:
         qs = qs.filter(hall_id=hall)
@@ -138,8 +151,8 @@ def list_windows(request, hall: int | None = None):
 
 
 @router.get("/staff", response=list[StaffOut], summary="工作人员列表（仅本人可见范围）")
-@paginate(LimitOffsetPagination)
-def list_staff(request, department: int | None = None, window: str | None = None):
+@paginate(Page)
+def list_staff(request, department: int | None = Id("部门编号"), window: str | None = None):
     actor = request.auth
     qs = (
         Staff.objects.filter(is_active=True)
@@ -154,8 +167,10 @@ def list_staff(request, department: int | None = None, window: str | None = None
 
 
 @router.get("/items", response=list[ItemOut], auth=PUBLIC, summary="政务服务事项列表")
-@paginate(LimitOffsetPagination)
-def list_items(request, department: int | None = None, region: str | None = None, q: str | None = None):
+@paginate(Page)
+def list_items(
+    request, department: int | None = Id("部门编号"), region: str | None = None, q: str | None = None
+):
     qs = ServiceItem.objects.filter(is_active=True).select_related("region").filter(_region_prefix(region))
     if department:
         qs = qs.filter(department_id=department)
