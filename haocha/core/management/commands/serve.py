@@ -20,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true", help="不自动执行数据库迁移")
         parser.add_argument("--access-log", action="store_true")
         parser.add_argument(
-            "--with-worker", action="store_true", help="同时启动后台任务进程（消息投递、逾期督办），随服务器退出"
+            "--with-worker",
+            action="store_true",
+            help="同时启动后台任务进程（消息投递、逾期督办），随服务器退出",
         )
 
     def handle(self, *args, **opts):
