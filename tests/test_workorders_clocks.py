@@ -226,3 +226,46 @@ def test_merge_and_manual_supervision(cast):
     assert sup.kind == "manual" and sup.deadline == sh(2026, 11, 2, 18, 0)
     call_command("worker", "--once")
     assert Message.objects.filter(user=cast.handler_a, title__contains="督办").exists()
+
+
+def test_a_reopened_order_gets_fresh_clocks_and_can_be_supervised_again(cast):
+    order = assigned_order(cast, "TT-13", sh(2026, 3, 2, 9, 0))  # Monday
+    assert work_orders_sweep(now=sh(2026, 3, 20, 9, 0))["level2"] == 1  # very late in the first cycle
+    with frozen(sh(2026, 3, 20, 10, 0)):
+        act(cast.handler_a, order, "contact", method="phone", outcome="已联系")
+        act(cast.handler_a, order, "feedback", result="已处理")
+        act(cast.operator, order, "callback", solved="0", satisfaction="dissatisfied")
+    order = refresh(order)
+    assert order.cycle == 2 and order.escalation_level == 0 and order.contact_due_at == sh(2026, 3, 24)
+    assert work_orders_sweep(now=sh(2026, 3, 20, 11, 0))["level1"] == 0  # not late in the new cycle
+    assert work_orders_sweep(now=sh(2026, 3, 24, 0, 0))["level1"] == 1
+    assert list(Supervision.objects.filter(order=order).values_list("cycle", "level")) == [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+    ]
+
+
+def test_reassignment_after_a_return_restarts_the_clocks_for_the_new_department(cast):
+    order = assigned_order(cast, "TT-14", sh(2026, 3, 2, 9, 0))
+    with frozen(sh(2026, 3, 4, 9, 0)):
+        work_orders_sweep(now=sh(2026, 3, 4, 9, 0))
+        assert act(cast.handler_a, refresh(order), "return", reason="非本部门职责").status_code == 302
+        r = act(cast.operator, refresh(order), "assign", department=cast.dept_b.pk)
+        assert r.status_code == 302
+    order = refresh(order)
+    assert order.department == cast.dept_b and order.escalation_level == 0 and order.cycle == 2
+    assert order.contact_due_at == sh(2026, 3, 6) and order.due_at == sh(2026, 3, 6)  # end of 03-05
+
+
+def test_one_role_never_lends_its_scope_to_another(cast):
+    """A handler of department A who is also a 12345 operator over the city cannot handle B's orders."""
+    from haocha.accounts.models import Role, RoleAssignment
+
+    RoleAssignment.objects.create(user=cast.handler_a, role=Role.OPERATOR_12345, region=cast.city)
+    order = assigned_order(cast, "TT-15", sh(2026, 11, 2, 9, 0))
+    with frozen(sh(2026, 11, 2, 10, 0)):
+        assert act(cast.operator, order, "assign", department=cast.dept_b.pk).status_code == 302
+        assert act(cast.handler_a, refresh(order), "accept").status_code == 403
+        assert act(cast.handler_a, refresh(order), "contact", method="phone", outcome="x").status_code == 403
+    assert refresh(order).status == Status.PENDING_ACCEPT

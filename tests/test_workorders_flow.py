@@ -105,7 +105,9 @@ def test_a_dissatisfied_citizen_sends_it_back(cast):
     act(cast.operator, order, "callback", solved="0", satisfaction="dissatisfied", comment="问题没解决")
     order = refresh(order)
     assert order.status == Status.HANDLING and order.reopen_count == 1 and order.feedback_at is None
-    assert order.due_at == order.finish_due_at
+    # a new cycle: the clocks restart now, the department contacts the citizen again
+    assert order.cycle == 2 and order.contacted_at is None and order.escalation_level == 0
+    assert order.due_at == order.contact_due_at > order.clock_started_at
 
 
 def test_illegal_moves_get_a_clear_refusal(cast):

@@ -19,6 +19,8 @@ class Actor:
     all_access: bool = False
     org_ids: frozenset = field(default_factory=frozenset)
     scopes: frozenset = field(default_factory=frozenset)
+    # role -> the organisations that role is held over (a user's roles never lend each other scope)
+    role_orgs: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def idempotency_scope(self) -> str:
@@ -30,6 +32,16 @@ class Actor:
 
     def has_role(self, *roles: str) -> bool:
         return self.all_access or bool(self.roles.intersection(roles))
+
+    def can_act(self, roles, org_id: int | None) -> bool:
+        """Holds one of `roles` over this organisation (not merely some role, and the organisation elsewhere)."""
+        if self.all_access:
+            return True
+        return org_id is not None and any(org_id in self.role_orgs.get(role, ()) for role in roles)
+
+    def has_scope(self, *scopes: str) -> bool:
+        """API clients: holds one of these scopes; staff sessions are governed by their roles instead."""
+        return self.client is None or bool(self.scopes.intersection(scopes))
 
     def can_see_org(self, org_id: int | None) -> bool:
         return org_id is not None and (self.all_access or org_id in self.org_ids)
@@ -62,15 +74,23 @@ def actor_for_user(user) -> Actor:
     assignments = list(user.roles.select_related("region", "organisation"))
     roles = frozenset(a.role for a in assignments)
     all_access = user.is_superuser or Role.SYSTEM_ADMIN in roles
-    org_ids = (
-        frozenset()
-        if all_access
-        else _orgs_under(
-            [a.region.path for a in assignments if a.region_id],
-            [a.organisation.path for a in assignments if a.organisation_id],
-        )
+    role_orgs: dict = {}
+    if not all_access:
+        for role in roles:
+            mine = [a for a in assignments if a.role == role]
+            role_orgs[role] = _orgs_under(
+                [a.region.path for a in mine if a.region_id],
+                [a.organisation.path for a in mine if a.organisation_id],
+            )
+    org_ids = frozenset().union(*role_orgs.values()) if role_orgs else frozenset()
+    actor = Actor(
+        label=user.get_username(),
+        user=user,
+        roles=roles,
+        all_access=all_access,
+        org_ids=org_ids,
+        role_orgs=role_orgs,
     )
-    actor = Actor(label=user.get_username(), user=user, roles=roles, all_access=all_access, org_ids=org_ids)
     user._haocha_actor = actor
     return actor
 
@@ -97,7 +117,10 @@ def actor_for_api_key(raw_key: str) -> Actor | None:
             label=f"系统:{client.name}", client=client, org_ids=org_ids, scopes=frozenset(client.scopes or [])
         )
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
-    _CLIENT_CACHE[digest] = (now, actor)
+    if actor is not None:  # misses are not cached: random keys must not grow memory
+        if len(_CLIENT_CACHE) > 1000:
+            _CLIENT_CACHE.clear()
+        _CLIENT_CACHE[digest] = (now, actor)
     return actor
 
 

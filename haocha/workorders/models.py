@@ -106,6 +106,9 @@ class WorkOrder(models.Model):
     feedback_at = models.DateTimeField("反馈时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
 
+    # The clocks restart when the order is reassigned or reopened: a new cycle with its own 督办 levels.
+    clock_started_at = models.DateTimeField("本轮计时起点", null=True, blank=True)
+    cycle = models.PositiveSmallIntegerField("办理轮次", default=1)
     contact_due_at = models.DateTimeField("联系期限", null=True, blank=True)
     finish_due_at = models.DateTimeField("办结期限", null=True, blank=True)
     due_at = models.DateTimeField("当前期限", null=True, blank=True, db_index=True)
@@ -224,6 +227,7 @@ class Supervision(models.Model):
     )
     kind = models.CharField("类型", max_length=8, choices=Kind.choices)
     level = models.PositiveSmallIntegerField("级别")
+    cycle = models.PositiveSmallIntegerField("办理轮次", default=1)
     department = models.ForeignKey(Organisation, verbose_name="督办对象", null=True, on_delete=models.PROTECT)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="督办人", null=True, blank=True, on_delete=models.SET_NULL
@@ -239,9 +243,9 @@ class Supervision(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order", "level"],
+                fields=["order", "cycle", "level"],
                 condition=models.Q(kind="auto"),
-                name="one_auto_supervision_per_level",
+                name="one_auto_supervision_per_cycle_level",
             )
         ]
 

@@ -109,13 +109,12 @@ def _finish_days(policy: OrderPolicy, complexity: str) -> int:
 
 
 def _clocks(order: WorkOrder, policy: OrderPolicy) -> dict:
-    """Deadlines from the assignment time; due = the earliest clock still running."""
-    if order.assigned_at is None:
+    """Deadlines from the start of the current cycle; due = the earliest clock still running."""
+    start = order.clock_started_at or order.assigned_at
+    if start is None:
         return {"contact_due_at": None, "finish_due_at": None, "due_at": None}
-    contact_due = workdays.due(order.assigned_at, policy.contact_days)
-    finish_due = workdays.due(
-        order.assigned_at, _finish_days(policy, order.complexity) + order.extension_days
-    )
+    contact_due = workdays.due(start, policy.contact_days)
+    finish_due = workdays.due(start, _finish_days(policy, order.complexity) + order.extension_days)
     running = []
     if order.status in DEPARTMENT_STATUSES:
         if order.contacted_at is None:
@@ -133,6 +132,11 @@ def _minutes(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
     return max(0, int((end - start).total_seconds() // 60))
+
+
+def new_cycle(order: WorkOrder, now: datetime) -> dict:
+    """Field changes that restart the clocks (改派, or reopened after the citizen's 回访 or a 追评 差评)."""
+    return {"clock_started_at": now, "contacted_at": None, "escalation_level": 0, "cycle": order.cycle + 1}
 
 
 # ---------------------------------------------------------------- the guarded move
@@ -215,15 +219,20 @@ ACTION_NAMES = {
 # ---------------------------------------------------------------- who may act
 
 
-def _require(actor: Actor, roles: tuple, message: str) -> None:
-    if actor.client is not None or not actor.has_role(*roles):
+def _order_org(order: WorkOrder) -> int | None:
+    return order.department_id or order.rating.department_id or order.rating.hall_id
+
+
+def _require(actor: Actor, order: WorkOrder, roles: tuple, message: str) -> None:
+    """The actor holds one of `roles` over this order's department (one role's scope never lends to another)."""
+    if actor.client is not None or not actor.can_act(roles, _order_org(order)):
         raise Forbidden(message, code="role_not_allowed")
 
 
 def _require_department(actor: Actor, order: WorkOrder) -> None:
     if actor.client is not None or not actor.has_role(*DEPARTMENT_ROLES):
         raise Forbidden("只有承办部门的处理人员可以办理", code="role_not_allowed")
-    if not actor.can_see_org(order.department_id):
+    if not actor.can_act(DEPARTMENT_ROLES, order.department_id):
         raise Forbidden("只有承办部门可以办理该工单", code="not_your_department")
 
 
@@ -371,6 +380,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
                     "feedback_at": None,
                     "closed_at": None,
                     "callback_token_used": False,
+                    **(new_cycle(existing, now) if back_to == Status.HANDLING else {}),
                 },
             )
             _notify(
@@ -465,11 +475,12 @@ def _check_repeats(order: WorkOrder, rating: Rating, policy: OrderPolicy, now: d
 # ---------------------------------------------------------------- 12345 operator
 
 
+@transaction.atomic
 def work_order_verify(
     *, order: WorkOrder, actor: Actor, valid: bool, complexity: str = "", reason: str = "", note: str = ""
 ) -> WorkOrder:
     """核实: valid (with the problem's complexity) or invalid (mistaken / malicious / not a government matter)."""
-    _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以核实工单")
+    _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以核实工单")
     if valid:
         if complexity and complexity not in Complexity.values:
             raise InvalidInput("问题类型应为 simple 或 complex", code="invalid_complexity")
@@ -501,6 +512,7 @@ def work_order_verify(
     )
 
 
+@transaction.atomic
 def work_order_assign(
     *,
     order: WorkOrder,
@@ -511,12 +523,15 @@ def work_order_assign(
     note: str = "",
 ) -> WorkOrder:
     """交办 (or 改派 when already assigned): to the responsible department, the case's by default."""
-    _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以交办")
+    _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以交办")
     department = department or order.department
     if department is None:
         raise InvalidInput("请选择承办部门", code="department_required")
-    if not actor.can_see_org(department.pk):
+    if not actor.can_act(OPERATOR_ROLES + SUPERVISOR_ROLES, department.pk):
         raise Forbidden("不能交办到辖区以外的部门", code="department_out_of_scope")
+    for co in co_departments:
+        if not actor.can_act(OPERATOR_ROLES + SUPERVISOR_ROLES, co.pk):
+            raise Forbidden(f"不能请辖区以外的{co.name}协办", code="department_out_of_scope")
     complexity = complexity or order.complexity or Complexity.SIMPLE
     if complexity not in Complexity.values:
         raise InvalidInput("问题类型应为 simple 或 complex", code="invalid_complexity")
@@ -528,8 +543,10 @@ def work_order_assign(
         "accepted_at": None,
         "verified_at": order.verified_at or now,
     }
-    if not reassign:
-        changes["assigned_at"] = now
+    if reassign:  # 改派: the new department's clocks start now, in a new cycle
+        changes.update(new_cycle(order, now))
+    else:
+        changes.update({"assigned_at": now, "clock_started_at": now})
     order = _move(
         order,
         action="reassign" if reassign else "assign",
@@ -554,8 +571,9 @@ def work_order_assign(
     return order
 
 
+@transaction.atomic
 def work_order_set_complexity(*, order: WorkOrder, actor: Actor, complexity: str, reason: str) -> WorkOrder:
-    _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以调整问题类型")
+    _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以调整问题类型")
     if complexity not in Complexity.values:
         raise InvalidInput("问题类型应为 simple 或 complex", code="invalid_complexity")
     if not reason.strip():
@@ -572,9 +590,10 @@ def work_order_set_complexity(*, order: WorkOrder, actor: Actor, complexity: str
     )
 
 
+@transaction.atomic
 def work_order_merge(*, order: WorkOrder, into: WorkOrder, actor: Actor, note: str = "") -> WorkOrder:
     """并单: a duplicate is merged into the order that carries on."""
-    _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以并单")
+    _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以并单")
     if into.pk == order.pk or not into.is_open:
         raise Conflict("只能并入另一张未办结的工单", code="merge_target_invalid")
     now = clock.now()
@@ -599,10 +618,11 @@ def work_order_merge(*, order: WorkOrder, into: WorkOrder, actor: Actor, note: s
     )
 
 
+@transaction.atomic
 def work_order_decide_extension(
     *, order: WorkOrder, actor: Actor, approve: bool, note: str = ""
 ) -> WorkOrder:
-    _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以审批延期")
+    _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员或监管人员可以审批延期")
     ext = order.extensions.filter(status=Extension.Status.PENDING).first()
     if ext is None:
         raise Conflict("没有待审批的延期申请", code="no_pending_extension")
@@ -633,6 +653,7 @@ def work_order_decide_extension(
 # ---------------------------------------------------------------- the department
 
 
+@transaction.atomic
 def work_order_accept(*, order: WorkOrder, actor: Actor) -> WorkOrder:
     _require_department(actor, order)
     return _move(
@@ -645,6 +666,7 @@ def work_order_accept(*, order: WorkOrder, actor: Actor) -> WorkOrder:
     )
 
 
+@transaction.atomic
 def work_order_return(*, order: WorkOrder, actor: Actor, reason: str) -> WorkOrder:
     """退单: not this department's matter; back to the 12345 operator for 改派."""
     _require_department(actor, order)
@@ -669,6 +691,7 @@ def work_order_return(*, order: WorkOrder, actor: Actor, reason: str) -> WorkOrd
     return order
 
 
+@transaction.atomic
 def work_order_contact(
     *, order: WorkOrder, actor: Actor, contacted_at: datetime, method: str, outcome: str, reached: bool = True
 ) -> WorkOrder:
@@ -707,6 +730,7 @@ def work_order_contact(
     return order
 
 
+@transaction.atomic
 def work_order_feedback(
     *, order: WorkOrder, actor: Actor, result: str, measures: str = "", attachments=None
 ) -> WorkOrder:
@@ -743,9 +767,13 @@ def work_order_feedback(
     return order
 
 
+@transaction.atomic
 def work_order_on_the_spot(*, order: WorkOrder, actor: Actor, result: str) -> WorkOrder:
     """当场处置: settled at the window at once; the citizen still confirms it."""
-    if actor.client is not None or not (actor.has_role(*DEPARTMENT_ROLES, Role.WINDOW_CLERK)):
+    if actor.client is not None or not (
+        actor.can_act(DEPARTMENT_ROLES, order.department_id)
+        or actor.can_act((Role.WINDOW_CLERK,), order.rating.hall_id)
+    ):
         raise Forbidden("只有承办部门或窗口人员可以登记当场处置", code="role_not_allowed")
     if not (actor.can_see_org(order.department_id) or actor.can_see_org(order.rating.hall_id)):
         raise Forbidden("只能处置本部门或本大厅的工单", code="not_your_department")
@@ -773,6 +801,7 @@ def work_order_on_the_spot(*, order: WorkOrder, actor: Actor, result: str) -> Wo
     )
 
 
+@transaction.atomic
 def work_order_request_extension(*, order: WorkOrder, actor: Actor, days: int, reason: str) -> Extension:
     _require_department(actor, order)
     if not 1 <= days <= 30:
@@ -804,6 +833,7 @@ def work_order_request_extension(*, order: WorkOrder, actor: Actor, days: int, r
     return ext
 
 
+@transaction.atomic
 def work_order_appeal(
     *, order: WorkOrder, actor: Actor, ground: str, statement: str, evidence=None
 ) -> Appeal:
@@ -850,9 +880,10 @@ def work_order_appeal(
     return appeal
 
 
+@transaction.atomic
 def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, note: str) -> WorkOrder:
     """复核: upheld → the rating is marked invalid (never deleted) and the order closes as invalid."""
-    _require(actor, SUPERVISOR_ROLES, "只有监管人员可以复核申诉")
+    _require(actor, order, SUPERVISOR_ROLES, "只有监管人员可以复核申诉")
     if not note.strip():
         raise InvalidInput("请填写复核意见", code="note_required")
     appeal = order.appeals.filter(status=Appeal.Status.PENDING).first()
@@ -936,6 +967,7 @@ def order_from_citizen_token(token: str) -> WorkOrder:
     return order
 
 
+@transaction.atomic
 def work_order_callback(
     *,
     order: WorkOrder,
@@ -947,7 +979,7 @@ def work_order_callback(
 ) -> WorkOrder:
     """回访: solved and not dissatisfied → 办结; otherwise back to the department (重办)."""
     if not via_link:
-        _require(actor, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员可以登记电话回访")
+        _require(actor, order, OPERATOR_ROLES + SUPERVISOR_ROLES, "只有12345话务员可以登记电话回访")
     if satisfaction not in CALLBACK_CHOICES:
         raise InvalidInput(
             "满意度应为 satisfied、basically_satisfied 或 dissatisfied", code="invalid_satisfaction"
@@ -980,7 +1012,7 @@ def work_order_callback(
         )
         Supervision.objects.filter(order=order, resolved_at__isnull=True).update(resolved_at=now)
         return order
-    changes = {**common, "reopen_count": order.reopen_count + 1, "feedback_at": None}
+    changes = {**common, "reopen_count": order.reopen_count + 1, "feedback_at": None, **new_cycle(order, now)}
     if order.on_the_spot:
         changes["on_the_spot"] = False
     order = _move(
@@ -1007,7 +1039,7 @@ def work_order_callback(
 
 def _closing_minutes(order: WorkOrder, now: datetime) -> dict:
     out = {}
-    start = order.assigned_at
+    start = order.clock_started_at or order.assigned_at
     if order.contact_due_at and order.contacted_at:
         out["contact_minutes"] = _minutes(start, order.contacted_at)
         out["contact_over_minutes"] = _minutes(
@@ -1024,11 +1056,12 @@ def _closing_minutes(order: WorkOrder, now: datetime) -> dict:
 # ---------------------------------------------------------------- supervision
 
 
+@transaction.atomic
 def work_order_supervise(
     *, order: WorkOrder, actor: Actor, note: str, deadline: datetime | None
 ) -> Supervision:
     """A supervisor's 督办 by hand, with a deadline."""
-    _require(actor, SUPERVISOR_ROLES, "只有监管人员可以督办")
+    _require(actor, order, SUPERVISOR_ROLES, "只有监管人员可以督办")
     if not order.is_open:
         raise Conflict("工单已办结，不能督办", code="illegal_transition")
     if not note.strip():
@@ -1078,6 +1111,7 @@ def _escalate(order: WorkOrder, level: int, now: datetime, system: Actor) -> boo
                 order=order,
                 kind=Supervision.Kind.AUTO,
                 level=level,
+                cycle=order.cycle,
                 department_id=order.department_id,
                 note=f"逾期自动{level}级督办",
                 created_at=now,
