@@ -106,7 +106,9 @@ def test_a_system_cannot_register_cases_of_another_department(cast, api_for):
     api_for(cast.key_a).put("/cases/SC-Y", case_body(cast))
     assert api_for(cast.key_b).get("/cases/SC-Y").status_code == 404
     # the item of department B, but the case number taken by department A
-    r = api_for(cast.key_b).put("/cases/SC-Y", case_body(cast, item_code=cast.item_b.code, window_code=""))
+    r = api_for(cast.key_b).put(
+        "/cases/SC-Y", case_body(cast, item_code=cast.item_b.code, window_code="", staff_no="")
+    )
     assert r.status_code == 403 and r.json()["code"] == "case_out_of_scope"
     assert Case.objects.get(case_no="SC-Y").department == cast.dept_a
 
@@ -117,3 +119,27 @@ def test_a_client_without_the_scope_is_refused(cast, api_for):
     _, key = make_client("只读系统", organisations=[cast.dept_a], scopes=["ratings:read"])
     r = api_for(key).put("/cases/SC-Z", case_body(cast))
     assert r.status_code == 403 and r.json()["code"] == "scope_missing"
+
+
+def test_windows_and_staff_must_belong_to_the_handling_department(cast, api_for):
+    api = api_for(cast.key_city)
+    r = api.put(
+        "/cases/SC-W",
+        case_body(cast, item_code=cast.item_b.code, window_code=cast.window_a.code, staff_no=""),
+    )
+    assert r.status_code == 422 and r.json()["code"] == "window_mismatch"
+    r = api.put("/cases/SC-W", case_body(cast, item_code=cast.item_b.code, window_code=""))
+    assert r.status_code == 422 and r.json()["code"] == "staff_mismatch"
+    r = api.put(
+        "/cases/SC-W", case_body(cast, accepted_at="0001-01-01T00:00:00", finished_at=None, status="accepted")
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_time"
+    assert not Case.objects.exists()
+
+
+def test_a_hall_system_cannot_rewrite_a_case_of_another_department_at_its_hall(cast, api_for):
+    body = case_body(cast, item_code=cast.item_b.code, window_code=cast.window_b.code, staff_no="")
+    assert api_for(cast.key_city).put("/cases/SC-H", body).status_code == 201
+    r = api_for(cast.key_a).put("/cases/SC-H", case_body(cast))  # key_a serves dept A and the hall
+    assert r.status_code == 403 and r.json()["code"] == "case_out_of_scope"
+    assert Case.objects.get(case_no="SC-H").department == cast.dept_b

@@ -188,3 +188,52 @@ def test_nul_characters_are_refused_not_stored(cast, client):
     r = client.post("/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_a})
     assert r.status_code == 422 and r.json()["code"] == "invalid_character"
     assert Rating.objects.count() == 0
+
+
+def test_read_needs_the_read_scope_for_systems(cast, api_for):
+    from tests.factories import make_client
+
+    finished_case(cast, "SC-R1")
+    _, tablet = make_client("评价器", organisations=[cast.dept_a, cast.hall], scopes=["ratings:write"])
+    assert api_for(tablet).post("/ratings", rating("SC-R1")).status_code == 201
+    assert api_for(tablet).get("/ratings", case_no="SC-R1").status_code == 403
+    assert api_for(tablet).get("/cases/SC-R1").status_code == 403
+
+
+def test_a_follow_up_cannot_reuse_the_first_ratings_idempotency_key(cast, api_for):
+    from datetime import timedelta
+
+    finished_case(cast, "SC-K1", finished_ago=timedelta(days=2))
+    api = api_for(cast.key_a)
+    assert api.post("/ratings", rating("SC-K1"), headers={"Idempotency-Key": "k"}).status_code == 201
+    r = api.post("/ratings/follow-up", rating("SC-K1", level="satisfied"), headers={"Idempotency-Key": "k"})
+    assert r.status_code == 409 and r.json()["code"] == "idempotency_key_reused"
+
+
+def test_bad_client_ip_and_foreign_staff_are_refused(cast, api_for):
+    finished_case(cast, "SC-I1")
+    api = api_for(cast.key_city)
+    r = api.post("/ratings", rating("SC-I1", client_ip="not-an-ip"))
+    assert r.status_code == 422
+    from haocha.organisations.models import Staff
+
+    Staff.objects.create(staff_no="RS0001", name="周强", department=cast.dept_b)
+    r = api.post("/ratings", rating("SC-I1", staff_no="RS0001"))
+    assert r.status_code == 422 and r.json()["code"] == "staff_mismatch"
+    r = api.post("/ratings", rating("SC-I1", region_code="430000"))
+    assert r.status_code == 422 and r.json()["code"] == "region_mismatch"
+    assert api.post("/ratings", rating("SC-I1", client_ip="10.1.2.3")).json()["region_code"] == "430100"
+
+
+def test_a_back_dated_rating_cannot_slip_past_the_rating_period(cast, api_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.evaluations.models import RatingPolicy
+
+    RatingPolicy.objects.create(region=cast.city, rating_window_days=7)
+    finished_case(cast, "SC-P1", finished_ago=timedelta(days=10))
+    early = (timezone.now() - timedelta(days=9)).isoformat()
+    r = api_for(cast.key_a).post("/ratings", rating("SC-P1", rated_at=early))
+    assert r.status_code == 409 and r.json()["code"] == "rating_period_over"

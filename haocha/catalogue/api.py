@@ -6,10 +6,11 @@ from django.conf import settings
 from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
 
+from haocha.accounts.models import ApiClient
 from haocha.catalogue.models import Case
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.catalogue.services import CaseInput, cases_upsert
-from haocha.core.errors import DomainError, InvalidInput
+from haocha.core.errors import DomainError, Forbidden, InvalidInput
 
 router = Router(tags=["办件"])
 
@@ -143,4 +144,6 @@ def upsert_case(request, case_no: str, payload: CaseIn):
 
 @router.get("/{case_no}", response=CaseOut, summary="查询办件")
 def get_case(request, case_no: str):
+    if not request.auth.has_scope(ApiClient.Scope.CASES_WRITE, ApiClient.Scope.RATINGS_READ):
+        raise Forbidden("该接入系统没有查询办件的权限", code="scope_missing")
     return case_out(get_case_for_actor(request.auth, case_no))

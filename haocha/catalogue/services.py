@@ -136,6 +136,17 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
             raise NotFound(f"工号 {rec.staff_no} 不存在", code="staff_not_found")
     if not actor.can_see_org(department.pk):
         raise Forbidden(f"无权登记 {department.name} 的办件", code="department_out_of_scope")
+    if window is not None:
+        if window.department_id not in (None, department.pk):
+            raise InvalidInput(f"窗口 {window.code} 不是 {department.name} 的窗口", code="window_mismatch")
+        if not (actor.can_see_org(window.hall_id) or actor.can_see_org(department.pk)):
+            raise Forbidden(f"无权使用窗口 {window.code}", code="window_out_of_scope")
+    if (
+        staff is not None
+        and staff.department_id != department.pk
+        and not (window is not None and staff.windows.filter(pk=window.pk).exists())
+    ):
+        raise InvalidInput(f"工号 {staff.staff_no} 不属于 {department.name} 或该窗口", code="staff_mismatch")
     if rec.applicant_type not in ApplicantType.values:
         raise InvalidInput(
             f"申请人类型 {rec.applicant_type} 不在 GB/T 39046 A.4 代码表中", code="invalid_applicant_type"
@@ -154,6 +165,9 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
         raise InvalidInput(f"办件状态 {rec.status} 无效", code="invalid_status")
     if rec.apply_channel not in Case.ApplyChannel.values:
         raise InvalidInput(f"申报渠道 {rec.apply_channel} 无效", code="invalid_apply_channel")
+    for moment in (rec.accepted_at, rec.finished_at, rec.promised_at):
+        if moment is not None and not 2000 <= moment.year <= 2100:
+            raise InvalidInput("办件时间应在2000年至2100年之间", code="invalid_time")
     accepted_at, finished_at = aware(rec.accepted_at), aware(rec.finished_at)
     if rec.status == Case.Status.FINISHED and finished_at is None:
         raise InvalidInput("已办结的办件须提供办结时间", code="finished_at_required")
@@ -226,7 +240,11 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult]) -> None:
         for case_no, (index, fields) in resolved.items():
             case = existing.get(case_no)
             if case is not None:
-                if not (actor.can_see_org(case.department_id) or actor.can_see_org(case.hall_id)):
+                # Only the owning department's systems (or the system that registered it) may rewrite a case.
+                if not (
+                    actor.can_see_org(case.department_id)
+                    or (actor.client and case.source_id == actor.client.pk)
+                ):
                     results[index].status = "rejected"
                     results[index].code = "case_out_of_scope"
                     results[index].message = f"办件 {case_no} 已由其他单位登记，无权修改"

@@ -6,10 +6,12 @@ from uuid import UUID
 from django.http import HttpResponse
 from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
+from pydantic import IPvAnyAddress
 
+from haocha.accounts.models import ApiClient
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.catalogue.services import aware
-from haocha.core.errors import InvalidInput
+from haocha.core.errors import Forbidden, InvalidInput
 from haocha.core.identity import mask_name
 from haocha.evaluations import levels as lv
 from haocha.evaluations.channels import channel_code
@@ -55,7 +57,9 @@ class RatingIn(Schema):
     comment: str = Field("", max_length=1000)
     evaluator: EvaluatorIn | None = None
     rated_at: datetime | None = Field(None, description="评价时间（默认为接收时间）")
-    client_ip: str | None = Field(None, description="评价人终端 IP（由渠道系统转交；默认取请求来源）")
+    client_ip: IPvAnyAddress | None = Field(
+        None, description="评价人终端 IP（由渠道系统转交；默认取请求来源）"
+    )
     device_id: str = Field("", max_length=64)
     region_code: str = Field(
         "", max_length=12, description="评价发生地行政区划代码（默认为办件或窗口所在区划）"
@@ -169,6 +173,12 @@ def rating_out(r: Rating) -> dict:
     }
 
 
+def require_read(actor) -> None:
+    """API clients read ratings only with the ratings:read scope (a tablet that submits cannot read back)."""
+    if not actor.has_scope(ApiClient.Scope.RATINGS_READ):
+        raise Forbidden("该接入系统没有查询评价的权限", code="scope_missing")
+
+
 def _level_from(payload: RatingIn) -> lv.Level:
     given = [v is not None for v in (payload.level, payload.satisfaction, payload.gbt_code)]
     if sum(given) != 1:
@@ -203,7 +213,7 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
         if ev
         else None,
         rated_at=aware(payload.rated_at),
-        client_ip=payload.client_ip or request.META.get("REMOTE_ADDR"),
+        client_ip=str(payload.client_ip) if payload.client_ip else request.META.get("REMOTE_ADDR"),
         device_id=payload.device_id,
         region_code=payload.region_code,
         idempotency_key=request.headers.get("Idempotency-Key", "") or payload.idempotency_key,
@@ -232,12 +242,14 @@ def submit_follow_up(request, payload: FollowUpIn, response: HttpResponse):
 
 @router.get("", response=list[RatingOut], summary="按办件查询评价（首次评价与追评）")
 def list_ratings(request, case_no: str):
+    require_read(request.auth)
     case = get_case_for_actor(request.auth, case_no)
     return [rating_out(r) for r in ratings_for_case(case)]
 
 
 @router.get("/{rating_id}", response=RatingOut, summary="查询一条评价")
 def get_rating(request, rating_id: str):
+    require_read(request.auth)
     return rating_out(get_rating_for_actor(request.auth, rating_id))
 
 

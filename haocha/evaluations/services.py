@@ -181,6 +181,8 @@ def _rated_at(data: RatingInput, now: datetime) -> datetime:
     rated_at = data.rated_at or now
     if timezone.is_naive(rated_at):
         raise InvalidInput("评价时间须带时区", code="naive_datetime")
+    if rated_at.year < 2000:
+        raise InvalidInput("评价时间不合理", code="invalid_time")
     if rated_at > now + CLOCK_SKEW:
         raise InvalidInput("评价时间晚于当前时间", code="rated_at_in_future")
     return rated_at
@@ -195,7 +197,7 @@ def _find_replay(
             idempotency_scope=actor.idempotency_scope, idempotency_key=key
         ).first()
         if existing is not None:
-            if case is not None and existing.case_id != case.pk:
+            if (case is not None and existing.case_id != case.pk) or existing.kind != kind:
                 raise Conflict("该幂等键已用于另一笔评价", code="idempotency_key_reused")
             return existing
     if case is not None:
@@ -258,19 +260,23 @@ def rating_submit(*, actor: Actor, data: RatingInput) -> tuple[Rating, bool]:
     region = case.region if case is not None else window.hall.region
     policy = policy_for_region(region)
     if data.region_code and data.region_code != region.code:
-        # Where the rating was made (e.g. a hall in another district for a 跨域通办 case).
-        region = Region.objects.filter(code=data.region_code).first()
-        if region is None:
+        # Where the rating was made: the case's (or hall's) region or a place inside it, e.g. a street.
+        inner = Region.objects.filter(code=data.region_code).first()
+        if inner is None:
             raise NotFound(f"行政区划代码 {data.region_code} 不存在", code="region_not_found")
+        if not inner.path.startswith(region.path):
+            raise InvalidInput(
+                f"评价区划 {data.region_code} 不在 {region.name} 范围内", code="region_mismatch"
+            )
+        region = inner
     rated_at = _rated_at(data, now)
     if case is not None:
         if not case.is_finished:
             raise Conflict("办件尚未办结，办结后方可评价", code="case_not_finished")
         if rated_at < case.finished_at - CLOCK_SKEW:
             raise InvalidInput("评价时间早于办件办结时间", code="rated_before_finished")
-        if policy.rating_window_days and rated_at > case.finished_at + timedelta(
-            days=policy.rating_window_days
-        ):
+        # Time limits count from when the rating arrives: a back-dated rated_at cannot reopen them.
+        if policy.rating_window_days and now > case.finished_at + timedelta(days=policy.rating_window_days):
             raise Conflict(f"已超过办结后{policy.rating_window_days}天的评价期限", code="rating_period_over")
     elif not policy.allow_visit_ratings:
         raise Conflict("本地区未开通“一次一评”窗口评价，请提供办件编号", code="visit_ratings_disabled")
@@ -280,6 +286,10 @@ def rating_submit(*, actor: Actor, data: RatingInput) -> tuple[Rating, bool]:
         staff = Staff.objects.filter(staff_no=data.staff_no).first()
         if staff is None:
             raise NotFound(f"工号 {data.staff_no} 不存在", code="staff_not_found")
+        department_id = case.department_id if case else window.department_id
+        serves_window = window is not None and staff.windows.filter(pk=window.pk).exists()
+        if staff.department_id != department_id and not serves_window:
+            raise InvalidInput(f"工号 {data.staff_no} 不属于被评部门或窗口", code="staff_mismatch")
     elif case is not None:
         staff = case.staff
     aset, levels, reasons, comment = _validate_content(data, data.channel)
@@ -355,7 +365,7 @@ def rating_follow_up(*, actor: Actor, case_no: str, data: RatingInput) -> tuple[
     rated_at = _rated_at(data, now)
     if rated_at < first.rated_at:
         raise InvalidInput("追评时间早于首次评价时间", code="rated_before_first")
-    if rated_at > first.rated_at + timedelta(days=policy.follow_up_days):
+    if max(rated_at, now) > first.rated_at + timedelta(days=policy.follow_up_days):
         raise Conflict(f"已超过首次评价后{policy.follow_up_days}天的追评期限", code="follow_up_window_closed")
     aset, levels, reasons, comment = _validate_content(data, data.channel)
     fields = dict(
