@@ -141,3 +141,54 @@ def test_the_system_administrator_role_administers_without_the_superuser_flag(ca
     other = type(cast.operator).objects.get(username="handler_b")
     client.force_login(other)
     assert client.get("/admin/organisations/organisation/").status_code == 403
+
+
+def test_role_grants_and_password_changes_in_the_admin_are_audited(cast, client):
+    client.force_login(cast.admin)
+    user = cast.handler_b
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    page = client.get(url)
+    form = page.context["adminform"].form
+    data = {
+        k: v
+        for k, v in form.initial.items()
+        if v is not None and k not in ("groups", "user_permissions", "password")
+    }
+    data.update(
+        {
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "09:00:00",
+            "last_login_0": "",
+            "last_login_1": "",
+            "roles-TOTAL_FORMS": "2",
+            "roles-INITIAL_FORMS": "1",
+            "roles-MIN_NUM_FORMS": "0",
+            "roles-MAX_NUM_FORMS": "1000",
+        }
+    )
+    existing = user.roles.get()
+    data.update(
+        {
+            "roles-0-id": existing.pk,
+            "roles-0-user": user.pk,
+            "roles-0-role": existing.role,
+            "roles-0-organisation": existing.organisation_id or "",
+            "roles-0-region": "",
+            "roles-1-user": user.pk,
+            "roles-1-role": "system_admin",
+            "roles-1-region": "",
+            "roles-1-organisation": "",
+        }
+    )
+    for key in ("is_active", "is_staff"):
+        data[key] = "on"
+    data.pop("is_superuser", None)
+    r = client.post(url, data)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    assert AuditLog.objects.filter(action="admin_add", object_type="accounts.roleassignment").exists()
+    r = client.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": "Another-pass-2026", "password2": "Another-pass-2026", "usable_password": "true"},
+    )
+    assert r.status_code == 302
+    assert AuditLog.objects.filter(action="admin_change", object_id=str(user.pk), summary="修改密码").exists()

@@ -22,6 +22,20 @@ class UserAdmin(BaseUserAdmin, AuditedAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("单位", {"fields": ("display_name", "organisation")}))
     inlines = [RoleInline]
 
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            audit_record(
+                action=AuditLog.Action.ADMIN_CHANGE,
+                actor=request.user,
+                obj=user,
+                summary="修改密码",
+                detail={"fields": ["password"]},
+                request=request,
+            )
+        return response
+
 
 @admin.register(ApiClient)
 class ApiClientAdmin(AuditedAdmin):

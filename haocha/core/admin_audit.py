@@ -22,6 +22,38 @@ class AuditedAdmin(admin.ModelAdmin):
             request=request,
         )
 
+    def save_formset(self, request, form, formset, change):
+        """Inline changes (e.g. role grants on a user) are administrative changes too."""
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            audit_record(
+                action=AuditLog.Action.ADMIN_ADD,
+                actor=request.user,
+                obj=obj,
+                summary=str(obj)[:500],
+                detail={"parent": str(form.instance)},
+                request=request,
+            )
+        for obj, fields in formset.changed_objects:
+            audit_record(
+                action=AuditLog.Action.ADMIN_CHANGE,
+                actor=request.user,
+                obj=obj,
+                summary=str(obj)[:500],
+                detail={"parent": str(form.instance), "fields": sorted(fields)},
+                request=request,
+            )
+        for obj in formset.deleted_objects:
+            audit_record(
+                action=AuditLog.Action.ADMIN_DELETE,
+                actor=request.user,
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk or ""),
+                summary=str(obj)[:500],
+                detail={"parent": str(form.instance)},
+                request=request,
+            )
+
     def delete_model(self, request, obj):
         audit_record(
             action=AuditLog.Action.ADMIN_DELETE,
