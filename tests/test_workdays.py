@@ -101,7 +101,10 @@ def test_system_check_and_admin_banner_warn_about_a_missing_year(client, django_
     from django.core.checks import run_checks
 
     warnings = [w for w in run_checks() if w.id == "haocha.W101"]
-    if datetime.now(SHANGHAI).date().month >= 11 or not CalendarYear.objects.filter(year=datetime.now(SHANGHAI).date().year).exists():
+    if (
+        datetime.now(SHANGHAI).date().month >= 11
+        or not CalendarYear.objects.filter(year=datetime.now(SHANGHAI).date().year).exists()
+    ):
         assert warnings and "节假日安排尚未录入" in warnings[0].msg
     admin = django_user_model.objects.create_superuser("root", password="x-Haocha-2026")
     client.force_login(admin)
@@ -150,3 +153,21 @@ def test_the_week_rule_applies_only_without_an_exception(day):
     assert cal.is_workday(day)
     cal = Calendar(holidays=frozenset(), makeup_days=frozenset(), known_years=frozenset())
     assert cal.is_workday(day) == (day.weekday() < 5)
+
+
+def test_an_admin_edit_of_a_day_takes_effect_at_once(
+    client, django_user_model, django_capture_on_commit_callbacks
+):
+    from haocha.workcalendar.models import CalendarDay
+
+    admin = django_user_model.objects.create_superuser("root", password="x-Haocha-2026")
+    client.force_login(admin)
+    day = CalendarDay.objects.get(date=date(2026, 10, 10))
+    assert workdays.is_workday(date(2026, 10, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(
+            f"/admin/workcalendar/calendarday/{day.pk}/change/",
+            {"date": "2026-10-10", "kind": "holiday", "name": "国庆节（更正）"},
+        )
+    assert r.status_code == 302
+    assert not workdays.is_workday(date(2026, 10, 10))

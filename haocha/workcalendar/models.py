@@ -35,6 +35,7 @@ class CalendarDay(models.Model):
     date = models.DateField("日期", unique=True)
     kind = models.CharField("类型", max_length=8, choices=Kind.choices)
     name = models.CharField("节日", max_length=32, blank=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
 
     class Meta:
         verbose_name = "节假日与调休"

@@ -49,9 +49,10 @@ def load_calendar() -> Calendar:
 
 
 def _version() -> tuple:
-    agg = CalendarYear.objects.aggregate(n=Count("id"), last=Max("entered_at"))
-    days = CalendarDay.objects.count()
-    return (agg["n"], agg["last"], days)
+    """Changes whenever a year or a day is added, edited or removed (in any process)."""
+    years = CalendarYear.objects.aggregate(n=Count("id"), last=Max("entered_at"))
+    days = CalendarDay.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    return (years["n"], years["last"], days["n"], days["last"], days["top"])
 
 
 class _ReloadingService(WorkdayService):
@@ -111,6 +112,11 @@ def calendar_year_replace(
     entry, _ = CalendarYear.objects.update_or_create(year=year, defaults={"source": source, "note": note})
     transaction.on_commit(lambda: _changed([year]))
     return entry
+
+
+def calendar_changed(years: list[int]) -> None:
+    """After an administrator's edit: reload and recompute open deadlines once the change is committed."""
+    transaction.on_commit(lambda: _changed(years))
 
 
 def _changed(years: list[int]) -> None:
