@@ -239,7 +239,8 @@ def test_messages_are_delivered_once_by_the_worker(cast):
     assert Rating.objects.count() == 1
 
 
-def test_feedback_attachments_are_private_to_the_order(cast):
+def test_feedback_attachments_are_private_to_the_order(cast, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     order = bad_rating(cast, "WO-20")
@@ -264,3 +265,41 @@ def test_feedback_attachments_are_private_to_the_order(cast):
     assert staff(cast.handler_b).get(url).status_code == 404
     assert Client().get(url).status_code == 302  # login first
     assert "整改照片.png" in staff(cast.operator).get(f"/workorders/{order.number}/").content.decode()
+
+
+def test_uploads_from_someone_who_may_not_act_are_refused_before_storing(cast, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from haocha.workorders.attachments import private_storage
+
+    order = bad_rating(cast, "WO-21", window=cast.window_a)
+    act(cast.operator, order, "verify", valid="1", department=cast.dept_a.pk)
+    folder = f"workorders/{order.number}"
+    photo = SimpleUploadedFile("a.png", b"\x89PNG", content_type="image/png")
+    r = staff(cast.clerk).post(
+        f"/workorders/{order.number}/act/appeal/",
+        {"ground": "malicious", "statement": "x", "attachments": [photo]},
+    )
+    assert r.status_code == 403
+    storage = private_storage()
+    assert not storage.exists(folder) or storage.listdir(folder)[1] == []
+
+
+def test_bad_ids_in_forms_are_a_4xx(cast):
+    order = bad_rating(cast, "WO-22")
+    assert act(cast.operator, order, "assign", department="abc").status_code == 422
+
+
+def test_an_expired_citizen_link_is_refused(cast):
+    import time
+    from unittest import mock
+
+    from haocha.workorders.services import citizen_link_token
+
+    order = bad_rating(cast, "WO-23")
+    token = citizen_link_token(order)
+    assert Client().get(f"/c/{token}/").status_code == 200
+    with mock.patch("django.core.signing.time.time", return_value=time.time() + 16 * 86400):
+        r = Client().get(f"/c/{token}/")
+    assert r.status_code == 404 and "有效期" in r.content.decode()

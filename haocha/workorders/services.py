@@ -229,6 +229,11 @@ def _require(actor: Actor, order: WorkOrder, roles: tuple, message: str) -> None
         raise Forbidden(message, code="role_not_allowed")
 
 
+def check_department(actor: Actor, order: WorkOrder) -> None:
+    """Public form of the department check, for callers that must refuse before doing work (uploads)."""
+    _require_department(actor, order)
+
+
 def _require_department(actor: Actor, order: WorkOrder) -> None:
     if actor.client is not None or not actor.has_role(*DEPARTMENT_ROLES):
         raise Forbidden("只有承办部门的处理人员可以办理", code="role_not_allowed")
@@ -397,7 +402,9 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         number=_order_number(rating, now),
         rating=rating,
         case_id=rating.case_id,
-        region_id=rating.region_id,
+        region_id=rating.case.region_id
+        if rating.case_id
+        else rating.region_id,  # deadlines of the case's region
         department_id=department_id,
         status=Status.PENDING_VERIFY,
         received_at=now,
@@ -953,17 +960,23 @@ def citizen_link_token(order: WorkOrder) -> str:
 
 
 def order_from_citizen_token(token: str) -> WorkOrder:
+    """The order a signed citizen link points at, while the link is younger than the region's policy allows."""
     try:
-        data = signing.loads(token, salt=CITIZEN_SALT, max_age=timedelta(days=90))
-    except signing.BadSignature as exc:
+        data = signing.loads(token, salt=CITIZEN_SALT)
+    except (signing.BadSignature, ValueError) as exc:
         raise NotFound("链接无效或已过期", code="link_invalid") from exc
     order = (
-        WorkOrder.objects.select_related("rating", "department", "case__item")
+        WorkOrder.objects.select_related("rating", "department", "case__item", "region")
         .filter(citizen_token=data.get("o"))
         .first()
     )
     if order is None:
         raise NotFound("链接无效或已过期", code="link_invalid")
+    days = order_policy(order.region).callback_link_days
+    try:
+        signing.loads(token, salt=CITIZEN_SALT, max_age=timedelta(days=days))
+    except signing.SignatureExpired as exc:
+        raise NotFound(f"链接已超过{days}天有效期，请联系12345热线", code="link_expired") from exc
     return order
 
 

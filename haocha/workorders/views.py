@@ -256,7 +256,29 @@ def _aware(value: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
+def _int(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("编号应为整数", code="invalid_id") from exc
+    if not 0 < number < 2**62:
+        raise InvalidInput("编号超出范围", code="invalid_id")
+    return number
+
+
+def _uploads(actor, order, files, stored: list) -> list | None:
+    """Store attachments only for someone allowed to act (checked first); `stored` lets the caller remove
+    them again when the action is then refused."""
+    if not files:
+        return None
+    svc.check_department(actor, order)
+    saved = save_attachments(order.number, files)
+    stored.extend(meta["path"] for meta in saved)
+    return saved
+
+
+def _do(action: str, order: WorkOrder, actor, post, files=(), stored=None) -> None:
+    stored = [] if stored is None else stored
     p = post.get
     if action == "verify":
         valid = p("valid", "1") == "1"
@@ -272,8 +294,8 @@ def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
             order.refresh_from_db()
             _do("assign", order, actor, post)
     elif action == "assign":
-        dept = Organisation.objects.filter(pk=p("department") or 0).first() if p("department") else None
-        co = list(Organisation.objects.filter(pk__in=post.getlist("co_departments")))
+        dept = Organisation.objects.filter(pk=_int(p("department"))).first() if p("department") else None
+        co = list(Organisation.objects.filter(pk__in=[_int(v) for v in post.getlist("co_departments")]))
         svc.work_order_assign(
             order=order,
             actor=actor,
@@ -301,7 +323,7 @@ def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
             actor=actor,
             result=p("result", ""),
             measures=p("measures", ""),
-            attachments=save_attachments(order.number, files) if files else None,
+            attachments=_uploads(actor, order, files, stored),
         )
     elif action == "on_the_spot":
         svc.work_order_on_the_spot(order=order, actor=actor, result=p("result", ""))
@@ -321,7 +343,7 @@ def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
             actor=actor,
             ground=p("ground", ""),
             statement=p("statement", ""),
-            evidence=save_attachments(order.number, files) if files else None,
+            evidence=_uploads(actor, order, files, stored),
         )
     elif action == "review_appeal":
         svc.work_order_review_appeal(order=order, actor=actor, uphold=p("uphold") == "1", note=p("note", ""))
@@ -352,11 +374,13 @@ def _do(action: str, order: WorkOrder, actor, post, files=()) -> None:
 def order_action(request, number, action):
     actor = actor_for_user(request.user)
     order = svc.get_work_order_for_actor(actor, number)
-    error, status = None, 200
+    error, status, stored = None, 200, []
     try:
-        _do(action, order, actor, request.POST, request.FILES.getlist("attachments"))
+        _do(action, order, actor, request.POST, request.FILES.getlist("attachments"), stored)
     except DomainError as exc:
         error, status = exc.message, exc.status
+        for path in stored:  # the step was refused: its files are not kept
+            private_storage().delete(path)
     order = svc.get_work_order_for_actor(actor, number)
     context = _order_context(request, order, actor, error=error)
     if request.headers.get("HX-Request"):

@@ -1,0 +1,118 @@
+"""`haocha bench intake|import|all [--json]`: throughput of the rating intake over HTTP and of the bulk import."""
+
+import os
+from pathlib import Path
+
+import orjson
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "压测：intake 用 wrk 向生产服务器（granian）提交评价，并与同一数据库的单行插入速度对比；"
+        "import 计时批量导入；all 两者都做。每次使用全新的压测数据库（默认 var/bench/ 下的 SQLite）。"
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "action",
+            choices=["intake", "import", "all", "_prepare", "_measure", "_import"],
+            help="intake、import 或 all（以下划线开头的是压测内部步骤）",
+        )
+        parser.add_argument("--json", action="store_true", help="只输出一个 JSON 对象")
+        parser.add_argument(
+            "--database-url", help="压测数据库（默认 var/bench/ 下的 SQLite；可用 postgres://…）"
+        )
+        parser.add_argument("--keep", action="store_true", help="保留压测数据库和中间文件")
+        parser.add_argument("--duration", type=int, default=15, help="wrk 持续秒数（默认 15）")
+        parser.add_argument("--connections", type=int, default=32, help="wrk 并发连接数（默认 32）")
+        parser.add_argument("--wrk-threads", type=int, default=2, help="wrk 线程数（默认 2）")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="服务器工作进程数")
+        parser.add_argument("--server-threads", type=int, default=1, help="每个工作进程的线程数（默认 1）")
+        parser.add_argument("--cases", type=int, default=30000, help="预建的已办结办件数（默认 30000）")
+        parser.add_argument("--raw-rows", type=int, default=20000, help="单行插入基线最多插入的行数")
+        parser.add_argument("--raw-seconds", type=float, default=5.0, help="单行插入基线的时长（秒）")
+        parser.add_argument("--ratings", type=int, default=200000, help="import：生成的评价条数")
+        parser.add_argument("--cases-import", type=int, default=20000, help="import：另外导入的办件条数")
+        parser.add_argument("--batch", type=int, default=5000, help="import：每批条数")
+        parser.add_argument("--acks", help=argparse_hidden())
+        parser.add_argument("--raw-start", type=int, default=0, help=argparse_hidden())
+        parser.add_argument("--dir", help=argparse_hidden())
+
+    def handle(self, *args, **opts):
+        action = opts["action"]
+        if action.startswith("_"):
+            return self._step(action, opts)
+        from haocha.bench import runner
+
+        for name in (
+            "duration",
+            "connections",
+            "wrk_threads",
+            "workers",
+            "server_threads",
+            "cases",
+            "ratings",
+        ):
+            if opts[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} 须为正整数")
+        result: dict = {}
+        try:
+            if action in ("intake", "all"):
+                if not opts["json"]:
+                    self.stderr.write("正在进行 HTTP 评价提交压测 …")
+                result.update(runner.intake(opts))
+            if action in ("import", "all"):
+                if not opts["json"]:
+                    self.stderr.write("正在进行批量导入压测 …")
+                result.update(runner.import_bench(opts))
+        except runner.BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["json"]:
+            self.stdout.write(orjson.dumps(result).decode())
+        else:
+            self.stdout.write(summary_text(result))
+
+    def _step(self, action: str, opts: dict):
+        from haocha.bench import runner, stages
+
+        if action == "_prepare":
+            out = stages.prepare(opts["cases"], opts["raw_rows"])
+        elif action == "_measure":
+            out = stages.measure(Path(opts["acks"]), opts["raw_start"], opts["raw_rows"], opts["raw_seconds"])
+        else:
+            workdir = Path(opts["dir"]) if opts["dir"] else runner.bench_dir()
+            out = stages.run_import(workdir, opts["ratings"], opts["cases_import"], opts["batch"])
+        self.stdout.write(orjson.dumps(out).decode())
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def summary_text(r: dict) -> str:
+    lines = []
+    if "http_ratings_per_s" in r:
+        durable = "是" if r["durable"] else "否"
+        lines += [
+            f"HTTP 评价提交（{r['database']}，{r['workers']} 个工作进程，{r['connections']} 个连接，"
+            f"{r['duration_s']:.0f} 秒）：",
+            f"  速度 {r['http_ratings_per_s']:,.0f} 条/秒；延迟 p50 {r['p50_ms']} 毫秒，p99 {r['p99_ms']} 毫秒",
+            f"  确认 {r['acknowledged']} 条，已存储 {r['stored']} 条，丢失 {r['lost']} 条，"
+            f"错误 {r['errors']} 个，重放 {r['replayed']} 条",
+            f"  同一数据库单行插入（每行一次提交）{r['raw_inserts_per_s']:,.0f} 行/秒，HTTP/单行 = {r['ratio']}",
+            f"  持久化设置：{r['durability']}（持久：{durable}）",
+            f"  服务器 CPU {r['server_cpu_s']} 秒（每条 {r['server_cpu_ms_per_rating']} 毫秒），wrk CPU {r['wrk_cpu_s']} 秒",
+        ]
+    if "import_ratings_per_s" in r:
+        lines += [
+            f"批量导入（{r['database']}）：评价 {r['import_ratings']} 条，导入 {r['import_ratings_imported']} 条，"
+            f"用时 {r['import_seconds']} 秒，速度 {r['import_ratings_per_s']:,.0f} 条/秒；"
+            f"重复执行 {r['import_rerun_per_s']:,.0f} 条/秒（全部跳过 {r['import_rerun_duplicates']} 条）",
+        ]
+        if "import_cases_per_s" in r:
+            lines.append(f"  办件导入 {r['import_cases']} 条，速度 {r['import_cases_per_s']:,.0f} 条/秒")
+    return "\n".join(lines)
