@@ -50,6 +50,9 @@ def database_from_url(url: str, base_dir) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path,
+            # Keep each worker's connection: opening one costs the PRAGMAs, and closing the last one
+            # checkpoints and removes the WAL -- about 4 ms of every request.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,

@@ -133,8 +133,8 @@ class IdentityOut(Schema):
     phone: str
 
 
-def rating_out(r: Rating) -> dict:
-    reply = getattr(r, "reply", None)
+def rating_out(r: Rating, *, fresh: bool = False) -> dict:
+    reply = None if fresh else getattr(r, "reply", None)  # a rating just created has no reply yet
     return {
         "id": r.public_id,
         "case_no": r.case.case_no if r.case_id else None,
@@ -223,7 +223,7 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
 def _answer(response: HttpResponse, rating: Rating, created: bool):
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return Status(201, rating_out(rating))
+    return Status(201, rating_out(rating, fresh=created))
 
 
 @router.post("", response={201: RatingOut}, summary="提交评价（各渠道统一入口，重试返回原结果）")

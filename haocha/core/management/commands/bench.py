@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "action",
-            choices=["intake", "import", "all", "_prepare", "_measure", "_import"],
+            choices=["intake", "import", "sla", "all", "_prepare", "_measure", "_import", "_sla"],
             help="intake、import 或 all（以下划线开头的是压测内部步骤）",
         )
         parser.add_argument("--json", action="store_true", help="只输出一个 JSON 对象")
@@ -39,6 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--acks", help=argparse_hidden())
         parser.add_argument("--raw-start", type=int, default=0, help=argparse_hidden())
         parser.add_argument("--dir", help=argparse_hidden())
+        parser.add_argument("--receipts", type=int, default=1_000_000, help="sla：计算期限的受理次数")
+        parser.add_argument("--open-orders", type=int, default=100_000, help="sla：逾期扫描的在办工单数")
 
     def handle(self, *args, **opts):
         action = opts["action"]
@@ -67,6 +69,10 @@ class Command(BaseCommand):
                 if not opts["json"]:
                     self.stderr.write("正在进行批量导入压测 …")
                 result.update(runner.import_bench(opts))
+            if action in ("sla", "all"):
+                if not opts["json"]:
+                    self.stderr.write("正在进行工作日期限与逾期扫描压测 …")
+                result.update(sla_bench(opts))
         except runner.BenchError as exc:
             raise CommandError(str(exc)) from exc
         if opts["json"]:
@@ -77,7 +83,14 @@ class Command(BaseCommand):
     def _step(self, action: str, opts: dict):
         from haocha.bench import runner, stages
 
-        if action == "_prepare":
+        if action == "_sla":
+            from django.core.management import call_command
+
+            from haocha.bench.sla import due_rates, sweep_rates
+
+            call_command("migrate", interactive=False, verbosity=0)
+            out = {**due_rates(opts["receipts"]), **sweep_rates(opts["open_orders"])}
+        elif action == "_prepare":
             out = stages.prepare(opts["cases"], opts["raw_rows"])
         elif action == "_measure":
             out = stages.measure(Path(opts["acks"]), opts["raw_start"], opts["raw_rows"], opts["raw_seconds"])
@@ -85,6 +98,26 @@ class Command(BaseCommand):
             workdir = Path(opts["dir"]) if opts["dir"] else runner.bench_dir()
             out = stages.run_import(workdir, opts["ratings"], opts["cases_import"], opts["batch"])
         self.stdout.write(orjson.dumps(out).decode())
+
+
+def sla_bench(opts: dict) -> dict:
+    """Deadlines and the overdue sweep, in a fresh bench database of their own."""
+    from haocha.bench import runner
+
+    with (
+        runner.run_dir("sla", opts["keep"]) as workdir,
+        runner.bench_database(opts.get("database_url"), workdir, opts["keep"]) as url,
+    ):
+        args = [
+            "bench",
+            "_sla",
+            "--receipts",
+            str(opts["receipts"]),
+            "--open-orders",
+            str(opts["open_orders"]),
+        ]
+        out = runner.run_step(args, url, timeout=1800) or {}
+    return {f"sla_{k}" if k == "database" else k: v for k, v in out.items()}
 
 
 def argparse_hidden():
@@ -115,4 +148,12 @@ def summary_text(r: dict) -> str:
         ]
         if "import_cases_per_s" in r:
             lines.append(f"  办件导入 {r['import_cases']} 条，速度 {r['import_cases_per_s']:,.0f} 条/秒")
+    if "due_per_s" in r:
+        lines += [
+            f"工作日期限：{r['due_receipts']:,} 次计算，{r['due_per_s']:,} 次/秒（逐日推算基线 "
+            f"{r['due_baseline_day_walk_per_s']:,} 次/秒，倍数 {r['due_ratio']}，不一致 {r['due_mismatches']} 次）",
+            f"逾期扫描（{r['sla_database']}）：在办工单 {r['sweep_open_orders']:,} 张，逾期 {r['sweep_overdue_found']:,} 张，"
+            f"督办 {r['sweep_escalations']:,} 次，用时 {r['sweep_seconds']} 秒（{r['sweep_escalations_per_s']:,} 次/秒）；"
+            f"无新增逾期时再次扫描 {r['sweep_steady_seconds']} 秒；纯 SQL 查找逾期 {r['sweep_baseline_select_seconds']} 秒",
+        ]
     return "\n".join(lines)
