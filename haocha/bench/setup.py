@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from haocha.accounts.models import ApiClient
 from haocha.catalogue.models import Case, ServiceItem
+from haocha.catalogue.services import CASE_FIELDS
 from haocha.core import identity
 from haocha.organisations.codes import credit_code_check_char
 from haocha.organisations.models import Organisation, Region
@@ -83,31 +84,7 @@ def identity_pool(size: int = IDENTITY_POOL) -> list[tuple]:
     return pool
 
 
-_CASE_FIELDS = (
-    "case_no",
-    "item_id",
-    "department_id",
-    "region_id",
-    "hall_id",
-    "window_id",
-    "staff_id",
-    "applicant_type",
-    "applicant_name",
-    "applicant_id_hash",
-    "applicant_id_masked",
-    "applicant_id_enc",
-    "applicant_phone_hash",
-    "applicant_phone_masked",
-    "applicant_phone_enc",
-    "apply_channel",
-    "status",
-    "accepted_at",
-    "finished_at",
-    "promised_at",
-    "source_id",
-    "created_at",
-    "updated_at",
-)
+_CASE_FIELDS = ("case_no", *CASE_FIELDS, "created_at", "updated_at")
 
 
 def insert_sql(model, attnames, using: str = "default") -> str:
