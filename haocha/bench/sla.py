@@ -112,6 +112,7 @@ def sweep_rates(open_orders: int = 100_000, overdue_share: float = 0.05, seed: i
                     contact_due_at=due_at,
                     finish_due_at=due_at,
                     due_at=due_at,
+                    next_escalation_at=due_at,
                 )
             )
         WorkOrder.objects.bulk_create(orders, batch_size=2000)

@@ -112,6 +112,8 @@ class WorkOrder(models.Model):
     contact_due_at = models.DateTimeField("联系期限", null=True, blank=True)
     finish_due_at = models.DateTimeField("办结期限", null=True, blank=True)
     due_at = models.DateTimeField("当前期限", null=True, blank=True, db_index=True)
+    # When the sweep next has something to do for this order (the next 督办 level falls due); null = nothing.
+    next_escalation_at = models.DateTimeField("下次督办时间", null=True, blank=True, db_index=True)
     extension_days = models.PositiveSmallIntegerField("已批准延期（工作日）", default=0)
     overdue = models.BooleanField("已逾期", default=False)
     escalation_level = models.PositiveSmallIntegerField("督办级别", default=0)

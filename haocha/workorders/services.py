@@ -121,11 +121,22 @@ def _clocks(order: WorkOrder, policy: OrderPolicy) -> dict:
             running.append(contact_due)
         if order.feedback_at is None:
             running.append(finish_due)
+    due_at = min(running) if running else None
     return {
         "contact_due_at": contact_due,
         "finish_due_at": finish_due,
-        "due_at": min(running) if running else None,
+        "due_at": due_at,
+        "next_escalation_at": _next_escalation(order.escalation_level, due_at, policy),
     }
+
+
+def _next_escalation(level: int, due_at: datetime | None, policy: OrderPolicy) -> datetime | None:
+    """Level 1 falls due with the running clock, level 2 a few working days after the day it fell due."""
+    if due_at is None or level >= 2:
+        return None
+    if level == 0:
+        return due_at
+    return workdays.due(due_at - timedelta(microseconds=1), policy.second_escalation_days)
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> int | None:
@@ -1159,8 +1170,8 @@ def work_orders_sweep(*, now: datetime | None = None, batch: int = 500) -> dict:
     counts = {"level1": 0, "level2": 0, "nearing": 0}
     system = Actor(label="系统")
     late_ids = list(
-        WorkOrder.objects.filter(status__in=DEPARTMENT_STATUSES, due_at__lte=now, escalation_level__lt=2)
-        .order_by("due_at")
+        WorkOrder.objects.filter(status__in=DEPARTMENT_STATUSES, next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
         .values_list("pk", flat=True)
     )
     # One transaction per chunk (a savepoint per order): a commit per order would cost a disk flush each.
@@ -1171,6 +1182,11 @@ def work_orders_sweep(*, now: datetime | None = None, batch: int = 500) -> dict:
                 policy = order_policy(order.region)
                 second = workdays.due(order.due_at - timedelta(microseconds=1), policy.second_escalation_days)
                 target = 2 if now >= second else 1
+                if target <= order.escalation_level:  # nothing due yet: remember when it will be
+                    WorkOrder.objects.filter(pk=order.pk, version=order.version).update(
+                        next_escalation_at=_next_escalation(order.escalation_level, order.due_at, policy)
+                    )
+                    continue
                 for level in range(order.escalation_level + 1, target + 1):
                     if not _escalate(order, level, now, system):
                         break
