@@ -61,15 +61,20 @@ def replay_work_orders(*, seed: int, now: datetime) -> dict:
     for rating in bad:
         with replay_at(rating.received_at):
             order = svc.work_order_for_rating(rating=rating, actor=system)
-        if order is None or order.rating_id != rating.pk:
-            continue  # a 追评 attached to (or reopened) an earlier order
-        counts["orders"] += 1
+        if order is None:
+            continue
         handler = Actor(
             label=f"{(order.department.short_name or order.department.name) if order.department else ''}处理人",
             all_access=True,
             roles=frozenset({Role.HANDLER}),
         )
-        _loop(rng, order, now, operator, handler, supervisor)
+        if order.rating_id == rating.pk:
+            counts["orders"] += 1
+            _loop(rng, order, now, operator, handler, supervisor, start=order.received_at)
+        elif order.status == Status.PENDING_VERIFY:  # a 追评 差评 reopened an order found invalid
+            _loop(rng, order, now, operator, handler, supervisor, start=rating.received_at)
+        elif order.status == Status.HANDLING:  # a 追评 差评 reopened a closed order: handle it again
+            _again(rng, order, now, operator, handler, rating.received_at)
     # Notifications of the replayed past are history, not news: only the final sweep notifies.
     OutboxMessage.objects.filter(pk__gt=first_outbox).delete()
     with replay_at(now):
@@ -80,8 +85,45 @@ def replay_work_orders(*, seed: int, now: datetime) -> dict:
     return counts
 
 
-def _loop(rng, order: WorkOrder, now, operator, handler, supervisor) -> None:
-    t = _later(rng, order.received_at, 15, 240)
+def _again(rng, order: WorkOrder, now, operator, handler, start: datetime) -> None:
+    """The second cycle of a reopened order: contact the citizen, report back, 回访."""
+    contact_at = _later(rng, start, 30, 600)
+    if not _step(
+        contact_at + timedelta(minutes=5),
+        now,
+        svc.work_order_contact,
+        order=_fresh(order),
+        actor=handler,
+        contacted_at=contact_at,
+        method="phone",
+        outcome="追评差评后再次联系群众",
+    ):
+        return
+    done_at = _later(rng, contact_at, 60, 2000)
+    result, measures = rng.choice(RESULTS)
+    if _step(
+        done_at,
+        now,
+        svc.work_order_feedback,
+        order=_fresh(order),
+        actor=handler,
+        result=result,
+        measures=measures,
+    ):
+        _step(
+            _later(rng, done_at, 120, 2880),
+            now,
+            svc.work_order_callback,
+            order=_fresh(order),
+            actor=operator,
+            solved=True,
+            satisfaction="basically_satisfied",
+            comment="",
+        )
+
+
+def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: datetime) -> None:
+    t = _later(rng, start, 15, 240)
     roll = rng.random()
     if roll < 0.04:
         _step(
@@ -130,6 +172,8 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor) -> None:
     t = _later(rng, t, 20, 300)
     if not _step(t, now, svc.work_order_accept, order=order, actor=handler):
         return
+    if now - start < timedelta(days=12) and rng.random() < 0.35:
+        return  # a slow department: recent orders left open, so the board has late ones to supervise
     if rng.random() < 0.03:
         _step(
             _later(rng, t, 60, 600),
@@ -169,6 +213,19 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor) -> None:
     ):
         return
     for attempt in range(2):
+        if attempt:  # reopened: a new cycle starts with contacting the citizen again
+            contact_at = _later(rng, contact_at, 30, 600)
+            if not _step(
+                contact_at + timedelta(minutes=5),
+                now,
+                svc.work_order_contact,
+                order=_fresh(order),
+                actor=handler,
+                contacted_at=contact_at,
+                method="phone",
+                outcome="回访不满意后再次联系群众",
+            ):
+                return
         order = _fresh(order)
         due = order.finish_due_at
         span = max(int((due - contact_at).total_seconds() // 60) - 30, 30)
