@@ -85,19 +85,24 @@ def replay_work_orders(*, seed: int, now: datetime) -> dict:
     return counts
 
 
-def _again(rng, order: WorkOrder, now, operator, handler, start: datetime) -> None:
-    """The second cycle of a reopened order: contact the citizen, report back, 回访."""
-    contact_at = _later(rng, start, 30, 600)
-    if not _step(
+def _contact(order: WorkOrder, now, handler, contact_at: datetime, method: str, outcome: str) -> bool:
+    """Record a contact a few minutes after it happened, as a handler would."""
+    return _step(
         contact_at + timedelta(minutes=5),
         now,
         svc.work_order_contact,
         order=_fresh(order),
         actor=handler,
         contacted_at=contact_at,
-        method="phone",
-        outcome="追评差评后再次联系群众",
-    ):
+        method=method,
+        outcome=outcome,
+    )
+
+
+def _again(rng, order: WorkOrder, now, operator, handler, start: datetime) -> None:
+    """The second cycle of a reopened order: contact the citizen, report back, 回访."""
+    contact_at = _later(rng, start, 30, 600)
+    if not _contact(order, now, handler, contact_at, "phone", "追评差评后再次联系群众"):
         return
     done_at = _later(rng, contact_at, 60, 2000)
     result, measures = rng.choice(RESULTS)
@@ -201,30 +206,13 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         if not late
         else _fresh(order).contact_due_at + timedelta(hours=rng.randint(1, 20))
     )
-    if not _step(
-        contact_at + timedelta(minutes=5),
-        now,
-        svc.work_order_contact,
-        order=_fresh(order),
-        actor=handler,
-        contacted_at=contact_at,
-        method=rng.choice(["phone", "phone", "sms", "in_person"]),
-        outcome=rng.choice(CONTACT_OUTCOMES),
-    ):
+    method = rng.choice(["phone", "phone", "sms", "in_person"])
+    if not _contact(order, now, handler, contact_at, method, rng.choice(CONTACT_OUTCOMES)):
         return
     for attempt in range(2):
         if attempt:  # reopened: a new cycle starts with contacting the citizen again
             contact_at = _later(rng, contact_at, 30, 600)
-            if not _step(
-                contact_at + timedelta(minutes=5),
-                now,
-                svc.work_order_contact,
-                order=_fresh(order),
-                actor=handler,
-                contacted_at=contact_at,
-                method="phone",
-                outcome="回访不满意后再次联系群众",
-            ):
+            if not _contact(order, now, handler, contact_at, "phone", "回访不满意后再次联系群众"):
                 return
         order = _fresh(order)
         due = order.finish_due_at
