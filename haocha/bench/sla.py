@@ -92,13 +92,10 @@ def sweep_rates(open_orders: int = 100_000, overdue_share: float = 0.05, seed: i
         orders = []
         statuses = list(DEPARTMENT_STATUSES)
         for i, rating in enumerate(ratings):
+            # Assigned some hours ago (a share long enough ago to be late), clocks as the services compute them.
             late = rng.random() < overdue_share
-            due_at = (
-                now - timedelta(hours=rng.randint(1, 200))
-                if late
-                else now + timedelta(hours=rng.randint(5, 400))
-            )
-            assigned = due_at - timedelta(days=2)
+            assigned = now - timedelta(hours=rng.randint(60, 260) if late else rng.randint(0, 20))
+            contact_due = workdays.due(assigned, 1)
             orders.append(
                 WorkOrder(
                     number=f"BENCH{i:09d}",
@@ -109,10 +106,11 @@ def sweep_rates(open_orders: int = 100_000, overdue_share: float = 0.05, seed: i
                     complexity="simple",
                     received_at=assigned,
                     assigned_at=assigned,
-                    contact_due_at=due_at,
-                    finish_due_at=due_at,
-                    due_at=due_at,
-                    next_escalation_at=due_at,
+                    clock_started_at=assigned,
+                    contact_due_at=contact_due,
+                    finish_due_at=workdays.due(assigned, 2),
+                    due_at=contact_due,
+                    next_escalation_at=contact_due,
                 )
             )
         WorkOrder.objects.bulk_create(orders, batch_size=2000)
@@ -122,7 +120,7 @@ def sweep_rates(open_orders: int = 100_000, overdue_share: float = 0.05, seed: i
     t0 = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT id FROM {table} WHERE status IN ({placeholders}) AND due_at <= %s AND escalation_level < 2",
+            f"SELECT id FROM {table} WHERE status IN ({placeholders}) AND next_escalation_at <= %s",
             [*DEPARTMENT_STATUSES, now],
         )
         late_ids = cur.fetchall()
