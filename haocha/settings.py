@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "haocha.evaluations",
     "haocha.workcalendar",
     "haocha.workorders",
+    "haocha.channels",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +110,11 @@ WHITENOISE_USE_FINDERS = True
 
 # Bulk API limit (cases per request).
 BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
+
+# Links that leave the site (SMS, printed QR codes and notices) start with this address.
+HAOCHA_PUBLIC_URL = env_str("HAOCHA_PUBLIC_URL", "http://127.0.0.1:8000")
+# How long a signed rating link (QR code on a 办结 notice, SMS) stays valid, in natural days.
+HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
 
 LOGGING = {
     "version": 1,
