@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "haocha.workcalendar",
     "haocha.workorders",
     "haocha.channels",
+    "haocha.integrations.sms",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +116,8 @@ BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
 HAOCHA_PUBLIC_URL = env_str("HAOCHA_PUBLIC_URL", "http://127.0.0.1:8000")
 # How long a signed rating link (QR code on a 办结 notice, SMS) stays valid, in natural days.
 HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
+# SMS: the file backend writes var/sms/outbox.jsonl; see haocha/integrations/sms/backends.py.
+HAOCHA_SMS_BACKEND = env_str("HAOCHA_SMS_BACKEND", "haocha.integrations.sms.backends.FileBackend")
 
 LOGGING = {
     "version": 1,
