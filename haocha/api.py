@@ -96,11 +96,13 @@ def on_http_error(request, exc: HttpError):
 def register_routers() -> None:
     from haocha.catalogue.api import router as cases_router
     from haocha.evaluations.api import router as ratings_router
+    from haocha.integrations.sms.api import router as sms_router
     from haocha.organisations.api import router as reference_router
 
     api.add_router("/", reference_router)
     api.add_router("/cases", cases_router)
     api.add_router("/ratings", ratings_router)
+    api.add_router("/sms", sms_router)
 
 
 register_routers()

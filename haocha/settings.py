@@ -118,6 +118,20 @@ HAOCHA_PUBLIC_URL = env_str("HAOCHA_PUBLIC_URL", "http://127.0.0.1:8000")
 HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
 # SMS: the file backend writes var/sms/outbox.jsonl; see haocha/integrations/sms/backends.py.
 HAOCHA_SMS_BACKEND = env_str("HAOCHA_SMS_BACKEND", "haocha.integrations.sms.backends.FileBackend")
+# SMS provider (HttpBackend), webhooks, invitations: see haocha/integrations/sms/README.md.
+HAOCHA_SMS_PROVIDER = env_str("HAOCHA_SMS_PROVIDER", "gateway")
+HAOCHA_SMS_HTTP_URL = env_str("HAOCHA_SMS_HTTP_URL", "")
+HAOCHA_SMS_HTTP_ACCOUNT = env_str("HAOCHA_SMS_HTTP_ACCOUNT", "")
+HAOCHA_SMS_HTTP_KEY = env_str("HAOCHA_SMS_HTTP_KEY", "")
+HAOCHA_SMS_HTTP_TIMEOUT = env_int("HAOCHA_SMS_HTTP_TIMEOUT", 10)
+HAOCHA_SMS_HTTP_ID_FIELD = env_str("HAOCHA_SMS_HTTP_ID_FIELD", "message_id")
+HAOCHA_SMS_SIGN_NAME = env_str("HAOCHA_SMS_SIGN_NAME", "长沙政务服务")
+HAOCHA_SMS_WEBHOOK_SECRET = env_str("HAOCHA_SMS_WEBHOOK_SECRET", "")
+HAOCHA_SMS_INVITATIONS = env_bool("HAOCHA_SMS_INVITATIONS", True)
+HAOCHA_SMS_INVITE_MAX_AGE_HOURS = env_int("HAOCHA_SMS_INVITE_MAX_AGE_HOURS", 72)
+HAOCHA_SMS_QUIET_HOURS = env_str("HAOCHA_SMS_QUIET_HOURS", "21:00-08:00")
+HAOCHA_SMS_REMINDER_HOURS = env_int("HAOCHA_SMS_REMINDER_HOURS", 24)
+HAOCHA_SMS_EXPIRE_DAYS = env_int("HAOCHA_SMS_EXPIRE_DAYS", 7)
 
 LOGGING = {
     "version": 1,

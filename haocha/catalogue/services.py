@@ -11,6 +11,7 @@ from haocha.accounts.models import ApiClient
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
 from haocha.core import identity
 from haocha.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from haocha.integrations.sms.invitations import sms_invitations_for_cases
 from haocha.organisations.codes import is_valid_credit_code
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
@@ -268,3 +269,4 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult]) -> None:
             )
             for case in to_create:
                 case.pk = ids[case.case_no]
+        sms_invitations_for_cases(cases=to_create + to_update)  # 办完即评: invite by SMS, same transaction

@@ -30,7 +30,15 @@ class IndicatorSetAdmin(AuditedAdmin):
 
 @admin.register(RatingPolicy)
 class RatingPolicyAdmin(AuditedAdmin):
-    list_display = ("region", "follow_up_days", "rating_window_days", "allow_visit_ratings")
+    list_display = (
+        "region",
+        "follow_up_days",
+        "rating_window_days",
+        "allow_visit_ratings",
+        "default_rating_enabled",
+        "default_rating_days",
+        "default_rating_level",
+    )
 
 
 class FlagInline(admin.TabularInline):

@@ -3,12 +3,16 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import Level
 from haocha.organisations.models import Organisation, Region, Staff, Window
+
+# A default rating is never a 差评: a 差评 needs the citizen's reason and becomes a work order.
+DEFAULT_RATING_LEVELS = (Level.VERY_SATISFIED, Level.SATISFIED, Level.BASICALLY_SATISFIED)
 
 
 class IndicatorSet(models.Model):
@@ -255,6 +259,27 @@ class RatingPolicy(models.Model):
     allow_visit_ratings = models.BooleanField("允许“一次一评”窗口评价", default=True)
     channel_codes = models.JSONField(
         "渠道代码表", default=dict, blank=True, help_text="为空时使用国家标准代码表；填写则整表替换"
+    )
+    # 系统默认评价: some provinces rate a finished case the citizen left unrated after N natural days.
+    default_rating_enabled = models.BooleanField(
+        "启用系统默认评价",
+        default=False,
+        help_text="办结后超过期限仍未评价的办件，由系统生成默认评价（标记为默认评价）",
+    )
+    default_rating_days = models.PositiveSmallIntegerField(
+        "默认评价期限（办结后自然日）", default=7, validators=[MinValueValidator(1)]
+    )
+    default_rating_level = models.CharField(
+        "默认评价等级",
+        max_length=20,
+        choices=[(lvl.value, lvl.label) for lvl in DEFAULT_RATING_LEVELS],
+        default=Level.SATISFIED,
+    )
+    default_rating_since = models.DateField(
+        "默认评价起始日期",
+        null=True,
+        blank=True,
+        help_text="只对此日期及以后办结的办件生成默认评价；为空则不限",
     )
 
     class Meta:

@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 
 from haocha.evaluations.models import IndicatorSet, RatingPolicy
 from haocha.organisations.models import Region
@@ -15,6 +16,10 @@ class EffectivePolicy:
     rating_window_days: int = 0
     allow_visit_ratings: bool = True
     channel_codes: dict = field(default_factory=dict)
+    default_rating_enabled: bool = False
+    default_rating_days: int = 7
+    default_rating_level: str = "satisfied"
+    default_rating_since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ def policy_for_region(region: Region) -> EffectivePolicy:
                 rating_window_days=p.rating_window_days,
                 allow_visit_ratings=p.allow_visit_ratings,
                 channel_codes=dict(p.channel_codes or {}),
+                default_rating_enabled=p.default_rating_enabled,
+                default_rating_days=p.default_rating_days,
+                default_rating_level=p.default_rating_level,
+                default_rating_since=p.default_rating_since,
             )
             break
     _policy_cache[region.pk] = (now, effective)

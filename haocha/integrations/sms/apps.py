@@ -7,4 +7,4 @@ class SmsConfig(AppConfig):
     verbose_name = "短信"
 
     def ready(self):
-        from haocha.integrations.sms import outgoing  # noqa: F401  registers the outbox handler
+        from haocha.integrations.sms import checks, outgoing  # noqa: F401  outbox handler, system checks

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from haocha.core.outbox import outbox_process
+from haocha.evaluations.defaults import default_ratings_sweep
+from haocha.integrations.sms.invitations import sms_sweep
 from haocha.workorders.services import work_orders_sweep
 
 
@@ -27,6 +29,7 @@ class Command(BaseCommand):
                 close_old_connections()  # a long-running loop must not keep a broken connection
             if time.monotonic() - last_sweep >= sweep_every or once:
                 swept = work_orders_sweep()
+                self._rating_channel_sweeps()
                 last_sweep = time.monotonic()
                 if any(swept.values()):
                     self.stdout.write(
@@ -38,3 +41,14 @@ class Command(BaseCommand):
             if once or stopping:
                 return
             time.sleep(interval)
+
+    def _rating_channel_sweeps(self):
+        """SMS invitations (deferred sends, the one reminder, expiry) and 系统默认评价 where a policy wants it."""
+        sms = sms_sweep()
+        if any(sms.values()):
+            self.stdout.write(
+                f"短信邀评：发送 {sms['sent']}，提醒 {sms['reminded']}，过期 {sms['expired']}，失败 {sms['failed']}"
+            )
+        defaults = default_ratings_sweep()
+        if defaults["created"]:
+            self.stdout.write(f"系统默认评价：生成 {defaults['created']}")
