@@ -160,7 +160,7 @@ def sms_receipts_apply(*, provider: str, receipts: list[Receipt]) -> dict:
     now = clock.now()
     for receipt in receipts:
         with transaction.atomic():
-            qs = SmsMessage.objects.select_for_update().select_related("invitation")
+            qs = SmsMessage.objects.select_for_update(of=("self",)).select_related("invitation")
             message = None
             if receipt.out_id:
                 message = qs.filter(key=receipt.out_id).first()

@@ -8,9 +8,8 @@ in the meantime cancels it.
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from haocha.core import identity
+from haocha.core import clock, identity
 from haocha.core.outbox import PermanentError, handler, outbox_enqueue
 
 TOPIC = "sms.send"
@@ -64,7 +63,7 @@ def deliver_sms(payload: dict) -> None:
             phone=identity.decrypt(payload["phone_enc"]), text=payload["text"], key=key
         )
     except PermanentError as exc:
-        now = timezone.now()
+        now = clock.now()
         with transaction.atomic():
             SmsMessage.objects.filter(key=key).exclude(status=SmsMessage.Status.DELIVERED).update(
                 status=SmsMessage.Status.FAILED, failed_at=now, error=str(exc)[:500]
@@ -72,7 +71,7 @@ def deliver_sms(payload: dict) -> None:
             if invitation_id and purpose == INVITATION:
                 invitations.invitation_failed(invitation_id, note=str(exc)[:255], now=now)
         raise
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         # A receipt may have come first (it matches on our key): never move a message back.
         SmsMessage.objects.filter(
