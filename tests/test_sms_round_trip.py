@@ -26,7 +26,7 @@ from tests.conftest import Api
 from tests.factories import build_cast
 from tests.sms_helpers import GATEWAY_KEY, PHONE, SECRET, Gateway, register_case, use_gateway
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def database_url() -> str:

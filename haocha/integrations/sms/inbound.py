@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from haocha.channels.links import actor_for_case
 from haocha.core import clock, identity
-from haocha.core.errors import DomainError
+from haocha.core.errors import Conflict, DomainError
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import Level, is_bad
 from haocha.evaluations.services import RatingInput, rating_submit
@@ -116,7 +116,10 @@ def _submit(inbound, inv, level, comment, phone, now) -> None:
         idempotency_key=f"sms:{inbound.provider}:{inbound.message_id}"[:64],
     )
     try:
-        rating, _created = rating_submit(actor=actor_for_case(case, label="短信评价"), data=data)
+        rating, created = rating_submit(actor=actor_for_case(case, label="短信评价"), data=data)
+        if not created and rating.idempotency_key != data.idempotency_key:
+            # the intake answers a repeat by the same evaluator with the earlier rating: not this reply's
+            raise Conflict("该办件已评价，每笔办件只能评价一次（一事一评）", code="already_rated")
     except DomainError as exc:
         inbound.outcome, inbound.code = Outcome.REFUSED, exc.code
         if exc.code in ("already_rated", "rating_period_over") and not inv_services.close_if_rated(inv, now):

@@ -1,11 +1,11 @@
 """Read a citizen's SMS reply: a level (digit or words) with an optional comment, an opt-out, or neither.
 
 Digits follow the invitation text and the national `satisfaction` field: 5 非常满意 … 1 非常不满意.
-Full-width characters are folded (NFKC), so "５ 很好" reads as "5 很好".
+Full-width letters, digits and spaces are read as their ASCII forms, so "５　很好" reads as "5 很好";
+the comment keeps the citizen's own characters.
 """
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from haocha.evaluations.levels import Level, from_satisfaction
@@ -36,9 +36,12 @@ LEVEL_WORDS = sorted(
 )
 
 # What may separate the level from the comment: spaces and common punctuation, ASCII or Chinese.
-_SEPARATORS = " \t\r\n,.;:!?~-_/|、，。；：！？～…—·"
+_SEPARATORS = " \t\r\n,.;:!?~-_/|、，。；：！？～…—·\u3000"
 _DIGIT = re.compile(r"^([1-5])(?![0-9])\s*(?:分|星)?")
 _PUNCT = re.compile(r"[\s" + re.escape(_SEPARATORS) + r"]+")
+# Full-width ASCII (ＴＤ, ５) and the ideographic space, folded one character for one character, so a
+# position in the folded text is the same position in what the citizen wrote.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 @dataclass(frozen=True)
@@ -48,27 +51,27 @@ class Reply:
     comment: str = ""
 
 
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "")
-    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-    return re.sub(r"\s+", " ", text).strip()
+def _clean(text: str) -> str:
+    return "".join(ch for ch in (text or "") if ch.isprintable() or ch in "\n\t ").strip()
 
 
 def _comment(rest: str) -> str:
+    """The citizen's own words after the level, as written (only leading separators dropped)."""
     return rest.lstrip(_SEPARATORS).strip()[:MAX_COMMENT]
 
 
 def parse_reply(text: str) -> Reply:
     """Never raises: anything it cannot read is `unknown`."""
-    clean = normalise(text)
+    clean = _clean(text)
+    folded = clean.translate(_FOLD)
     if not clean:
         return Reply("unknown")
-    if _PUNCT.sub("", clean).upper() in OPT_OUT_WORDS:
+    if _PUNCT.sub("", folded).upper() in OPT_OUT_WORDS:
         return Reply("opt_out")
-    match = _DIGIT.match(clean)
+    match = _DIGIT.match(folded)
     if match:
         return Reply("rating", from_satisfaction(match.group(1)), _comment(clean[match.end() :]))
     for word, level in LEVEL_WORDS:
-        if clean.startswith(word):
+        if folded.startswith(word):
             return Reply("rating", level, _comment(clean[len(word) :]))
     return Reply("unknown", comment=clean[:MAX_COMMENT])
