@@ -88,7 +88,8 @@ def render(template: str, case: Case, *, item: ServiceItem, department: Organisa
     return template.format_map(values)
 
 
-def _enqueue_invitation(inv: SmsInvitation, case: Case, policy: EffectiveSmsPolicy, now: datetime) -> None:
+def _enqueue_invitation(inv: SmsInvitation, case: Case, policy: EffectiveSmsPolicy) -> None:
+    """Hand the invitation text to the outbox; the caller has set `enqueued_at` in the same transaction."""
     text = render(policy.invitation_template, case, item=case.item, department=case.department)
     outgoing.sms_enqueue(
         phone=identity.decrypt(inv.phone_enc),
@@ -97,8 +98,6 @@ def _enqueue_invitation(inv: SmsInvitation, case: Case, policy: EffectiveSmsPoli
         purpose=outgoing.INVITATION,
         invitation=inv,
     )
-    SmsInvitation.objects.filter(pk=inv.pk).update(enqueued_at=now)
-    inv.enqueued_at = now
 
 
 def sms_invitations_for_cases(*, cases: list[Case]) -> int:
@@ -149,13 +148,14 @@ def sms_invitations_for_cases(*, cases: list[Case]) -> int:
                     phone_enc=case.applicant_phone_enc,
                     created_at=now,
                     send_at=send_at,
+                    enqueued_at=now if send_at <= now else None,
                     expires_at=send_at + timedelta(days=policy.expire_after_days),
                 )
                 note = "" if send_at == now else "免打扰时段，次日发送"
                 SmsInvitationEvent.objects.create(invitation=inv, to_status=S.QUEUED, at=now, note=note)
                 if send_at <= now:
                     case.item, case.department = items[case.item_id], departments[case.department_id]
-                    _enqueue_invitation(inv, case, policy, now)
+                    _enqueue_invitation(inv, case, policy)
         except IntegrityError:
             continue  # invited by a concurrent registration of the same case
         created += 1
@@ -280,7 +280,7 @@ def _send_deferred(now, book, batch, counts):
                 continue  # the worker was down through the morning: wait for the next one
             # claim it: only one worker enqueues (the outbox key would also keep the text single)
             if SmsInvitation.objects.filter(pk=inv.pk, enqueued_at__isnull=True).update(enqueued_at=now):
-                _enqueue_invitation(inv, inv.case, policy, now)
+                _enqueue_invitation(inv, inv.case, policy)
                 counts["sent"] += 1
 
 
