@@ -103,16 +103,41 @@ def test_a_wrong_key_is_permanent(cast, settings, quiet_off):
         gateway.stop()
 
 
-def test_texts_dead_in_the_outbox_mark_the_invitation_failed(cast, settings, quiet_off):
-    """Retries run out while the provider stays down: the sweep shows the invitation as failed."""
+def test_a_provider_down_for_hours_loses_no_invitation(cast, settings, quiet_off):
+    """The outbox gives up after its retries; the sweep puts the invitation text back until it expires."""
+    from haocha.integrations.sms.invitations import sms_sweep
+
+    gateway = Gateway()
+    port = gateway.port
+    gateway.stop()
+    use_gateway(settings, url=f"http://127.0.0.1:{port}/send")
+    case = finished_case(cast, "SMS-GW-0005")
+    now = timezone.now()
+    for minute in range(0, 120, 5):
+        outbox_process(now=now + timedelta(minutes=minute))
+    assert _row().status == "dead"
+    assert sms_sweep(now=now + timedelta(hours=2))["retried"] == 1
+    assert _row().status == "pending" and SmsInvitation.objects.get(case=case).status == "queued"
+    gateway = Gateway(port=port)
+    try:
+        assert outbox_process(now=now + timedelta(hours=3))["done"] == 1
+        assert len(gateway.messages()) == 1
+    finally:
+        gateway.stop()
+    assert SmsInvitation.objects.get(case=case).status == "sent"
+
+
+def test_an_invitation_never_sent_in_its_validity_fails(cast, settings, quiet_off):
     from haocha.integrations.sms.invitations import sms_sweep
 
     use_gateway(settings, url="http://127.0.0.1:9/send")  # discard port: nothing answers
-    case = finished_case(cast, "SMS-GW-0005")
+    case = finished_case(cast, "SMS-GW-0006")
     now = timezone.now()
     for hour in range(12):
         outbox_process(now=now + timedelta(hours=hour))
     assert _row().status == "dead"
-    assert sms_sweep(now=now + timedelta(hours=13))["failed"] == 1
+    counts = sms_sweep(now=now + timedelta(days=8))
+    assert counts["failed"] == 1 and counts["retried"] == 0
     invitation = SmsInvitation.objects.get(case=case)
-    assert invitation.status == "failed" and "多次发送失败" in invitation.note
+    assert invitation.status == "failed" and invitation.note == "有效期内未能发送"
+    assert SmsMessage.objects.get(invitation=invitation).status == "failed"

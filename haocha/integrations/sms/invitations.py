@@ -35,6 +35,8 @@ ALLOWED = {
 # A reply can answer an invitation the citizen has received.
 OPEN = (S.SENT, S.DELIVERED, S.REMINDED)
 UNFINISHED = (S.QUEUED, S.SENT, S.DELIVERED, S.REMINDED)
+# How long an invitation text the outbox gave up on waits before it is tried again.
+RETRY_DEAD_AFTER = timedelta(minutes=15)
 STAMP = {
     S.SENT: "sent_at",
     S.DELIVERED: "delivered_at",
@@ -246,7 +248,7 @@ def invitation_receipt(message: SmsMessage, *, delivered: bool, now: datetime, e
 def sms_sweep(*, now: datetime | None = None, batch: int = 200) -> dict:
     """The worker's periodic duty: send deferred invitations, remind once, expire, mark failures."""
     now = now or clock.now()
-    counts = {"sent": 0, "reminded": 0, "expired": 0, "closed": 0, "failed": 0}
+    counts = {"sent": 0, "reminded": 0, "expired": 0, "closed": 0, "failed": 0, "retried": 0}
     book = PolicyBook()
     _send_deferred(now, book, batch, counts)
     _remind(now, book, batch, counts)
@@ -320,13 +322,20 @@ def _expire(now, batch, counts):
             if close_if_rated(inv, now):
                 counts["closed"] += 1
                 continue
+            if inv.status == S.QUEUED and inv.enqueued_at is not None:
+                # handed to the outbox but never sent in the whole validity: the provider kept failing
+                if try_move(inv, to=S.FAILED, now=now, note="有效期内未能发送"):
+                    counts["failed"] += 1
+                continue
             note = "差评未补充原因" if inv.pending_level else "有效期内未回复"
             if try_move(inv, to=S.EXPIRED, now=now, note=note, changes={"remind_at": None}):
                 counts["expired"] += 1
 
 
 def _mark_failed(now, counts):
-    """Texts the outbox gave up on (dead) are failed; an invitation whose text failed is failed."""
+    """Texts the outbox gave up on (dead). An invitation is not lost to a provider that is down longer
+    than the outbox's retries: its text goes back to the queue until the invitation expires, and only
+    then is the invitation failed. Other texts (replies, codes) are failed at once: late, they are no use."""
     queued = list(
         SmsMessage.objects.filter(status=SmsMessage.Status.QUEUED, created_at__lte=now - timedelta(minutes=1))
         .order_by()
@@ -346,12 +355,16 @@ def _mark_failed(now, counts):
         if error is None:
             continue
         with transaction.atomic():
+            if invitation_id and purpose == outgoing.INVITATION:
+                inv = SmsInvitation.objects.filter(pk=invitation_id, status=S.QUEUED).first()
+                if inv is not None and inv.expires_at > now:
+                    OutboxMessage.objects.filter(key=f"sms:{key}", status=OutboxMessage.Status.DEAD).update(
+                        status=OutboxMessage.Status.PENDING,
+                        attempts=0,
+                        next_attempt_at=now + RETRY_DEAD_AFTER,
+                    )
+                    counts["retried"] += 1
+                    continue
             SmsMessage.objects.filter(pk=pk, status=SmsMessage.Status.QUEUED).update(
                 status=SmsMessage.Status.FAILED, failed_at=now, error=error[:500]
             )
-            if invitation_id and purpose == outgoing.INVITATION:
-                before = SmsInvitation.objects.filter(pk=invitation_id, status=S.QUEUED).exists()
-                invitation_failed(
-                    invitation_id, note="多次发送失败：" + error.splitlines()[-1][:200], now=now
-                )
-                counts["failed"] += int(before)

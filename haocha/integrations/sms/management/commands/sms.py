@@ -72,7 +72,7 @@ class Command(BaseCommand):
         defaults = default_ratings_sweep()
         self.stdout.write(
             f"短信邀评：发送 {sms['sent']}，提醒 {sms['reminded']}，过期 {sms['expired']}，"
-            f"已由其他渠道评价 {sms['closed']}，失败 {sms['failed']}"
+            f"已由其他渠道评价 {sms['closed']}，失败 {sms['failed']}，重新排队 {sms['retried']}"
         )
         self.stdout.write(f"系统默认评价：生成 {defaults['created']}，跳过 {defaults['skipped']}")
 
