@@ -145,3 +145,19 @@ def test_the_same_reply_posted_concurrently_is_applied_once(settings, tmp_path):
         t.join(timeout=120)
     assert len(set(answers)) == 1 and answers[0][:2] == (200, "rated"), answers
     assert Rating.objects.count() == 1 and SmsInbound.objects.count() == 1
+
+
+def test_a_broken_sms_configuration_is_refused_at_start(settings):
+    from haocha.integrations.sms.checks import sms_settings_check
+
+    settings.HAOCHA_SMS_BACKEND = "haocha.integrations.sms.backends.HttpBackend"
+    settings.HAOCHA_SMS_HTTP_URL = ""
+    settings.HAOCHA_SMS_WEBHOOK_SECRET = ""
+    assert {p.id for p in sms_settings_check(None)} == {"haocha.sms.E002", "haocha.sms.W001"}
+    settings.HAOCHA_SMS_HTTP_URL = "https://sms.example.invalid/send"
+    settings.HAOCHA_SMS_WEBHOOK_SECRET = SECRET
+    settings.HAOCHA_SMS_QUIET_HOURS = "late evening"
+    [problem] = sms_settings_check(None)
+    assert problem.id == "haocha.sms.E001" and "HAOCHA_SMS_QUIET_HOURS" in problem.msg
+    settings.HAOCHA_SMS_QUIET_HOURS = "21:00-08:00"
+    assert sms_settings_check(None) == []
