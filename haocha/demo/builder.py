@@ -26,6 +26,7 @@ from haocha.demo.orders import replay_work_orders
 from haocha.evaluations.channels import Channel, indicator_set_code
 from haocha.evaluations.levels import BAD_LEVELS, GOOD_LEVELS, ORDERED, Level
 from haocha.evaluations.models import IndicatorSet, Rating, RatingReply
+from haocha.integrations.sms.demo import build_sms_demo
 from haocha.organisations.codes import credit_code_check_char
 from haocha.organisations.models import Organisation, Region, Staff, Window
 from haocha.organisations.services import organisation_save, region_save
@@ -273,6 +274,7 @@ class DemoBuilder:
             self._replies()
             self._reset_sequences()
             self.result.work_orders = replay_work_orders(seed=self.seed, now=timezone.now())
+            build_sms_demo(seed=self.seed, anchor=self.anchor)  # the SMS invitation ledger of recent cases
         self.result.seconds = clock.perf_counter() - started
         self._count()
         return self.result
