@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "haocha.workorders",
     "haocha.channels",
     "haocha.integrations.sms",
+    "haocha.analytics",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from haocha.analytics.services import rollups_apply_all
 from haocha.demo.builder import (
     DEFAULT_PASSWORD,
     DEMO_CLIENT_NAME,
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             result = builder.build()
         except DemoSetupError as exc:
             raise CommandError(str(exc)) from exc
+        rollups_apply_all()  # the statistics pages read the rollups, not the ratings
         self._summary(result, password)
 
     def _summary(self, result, password):
