@@ -3,6 +3,7 @@
 import re
 import threading
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -87,7 +88,7 @@ def content_words(text: str) -> list[str]:
 
 def phrases(words: list[str]) -> list[str]:
     """Bigrams of adjacent content words, e.g. 窗口 + 态度 → 窗口态度 (shown as 窗口·态度)."""
-    return [f"{a}·{b}" for a, b in zip(words, words[1:], strict=False) if a != b]
+    return [f"{a}·{b}" for a, b in pairwise(words) if a != b]
 
 
 def themes_of(text: str) -> list[str]:
