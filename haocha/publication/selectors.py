@@ -137,14 +137,15 @@ def outcome(order: WorkOrder | None, now) -> str:
 
 
 def typical_cases(region: Region, period: Period, limit: int = CASES_IN_NOTICE) -> list[dict]:
-    """Recent 差评 of the month in the region with their handling, anonymised; closed ones first."""
+    """差评 rated in the month in the region with their handling, anonymised; closed ones first."""
     start, end = period.start, period.end + timedelta(days=1)
     tz = timezone.get_current_timezone()
     orders = list(
         WorkOrder.objects.filter(
             region__path__startswith=region.path,
-            received_at__gte=datetime.combine(start, time.min, tz),
-            received_at__lt=datetime.combine(end, time.min, tz),
+            rating__is_bad=True,
+            rating__rated_at__gte=datetime.combine(start, time.min, tz),
+            rating__rated_at__lt=datetime.combine(end, time.min, tz),
             rating__is_valid=True,
             rating__is_hidden=False,
             status__in=[Status.CLOSED, *OPEN_STATUSES],
@@ -163,7 +164,7 @@ def typical_cases(region: Region, period: Period, limit: int = CASES_IN_NOTICE) 
         reply = replies.get(o.rating_id)
         out.append(
             {
-                "month": timezone.localtime(o.received_at).date(),
+                "month": timezone.localtime(o.rating.rated_at).date(),
                 "department": o.department.name if o.department else "—",
                 "item": o.rating.item.name if o.rating.item else "—",
                 "level": o.rating.get_level_display(),
