@@ -12,7 +12,8 @@ from haocha.evaluations.models import Rating
 from haocha.evaluations.services import rating_flag
 from haocha.mining.services import mining_refresh_all
 from haocha.workorders.models import WorkOrder
-from tests.publication_helpers import build_month, last_month_start
+from tests.factories import resident_id
+from tests.publication_helpers import build_month, last_month_start, rate
 from tests.workorder_helpers import staff
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -30,10 +31,12 @@ def _text_of(response) -> str:
 
 def test_public_pages_and_exports_carry_no_personal_data(cast):
     secrets = build_month(cast)
-    # a hidden text with a phone in it, and a handler's reply and result naming the citizen
-    hidden = bad = Rating.objects.filter(is_bad=True).order_by("pk").first()
+    # a hidden text, and a handler's result naming the citizen
+    hidden_id = rate(cast, "PB-HIDDEN", "dissatisfied", seq=60, item=cast.item_b, comment="再也不来了孙悟空")
+    hidden = Rating.objects.get(public_id=hidden_id)
     rating_flag(actor=actor_for_user(cast.supervisor), rating=hidden, kind="hide_text", reason="含个人信息")
-    order = WorkOrder.objects.exclude(rating=bad).filter(rating__is_bad=True).first()
+    secrets += ["孙悟空", resident_id(60)]
+    order = WorkOrder.objects.filter(rating__is_bad=True).exclude(rating=hidden).first()
     WorkOrder.objects.filter(pk=order.pk).update(
         status="closed", result="已电话联系王小明（13812345678）并当场办结"
     )
@@ -68,5 +71,10 @@ def test_public_pages_and_exports_carry_no_personal_data(cast):
     assert {"index", "notices", "departments", "reviews", "xlsx"} <= kinds, kinds
     # what is published is there, in its anonymised form
     reviews = client.get("/public/reviews/").content.decode()
-    assert "排了两个小时队" not in reviews  # hidden text is never shown
-    assert "补了三次材料" in reviews and "某某" in reviews and "已电话联系某某" in reviews
+    assert "再也不来了" not in reviews  # hidden text is never shown
+    assert (
+        "排了两个小时队" in reviews
+        and "补了三次材料" in reviews
+        and "某某" in reviews
+        and "已电话联系某某" in reviews
+    )
