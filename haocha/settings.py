@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "haocha.channels",
     "haocha.integrations.sms",
     "haocha.analytics",
+    "haocha.mining",
+    "haocha.publication",
 ]
 
 MIDDLEWARE = [

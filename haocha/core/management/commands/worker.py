@@ -8,6 +8,7 @@ from django.db import close_old_connections
 
 from haocha.analytics.services import rollups_apply
 from haocha.core.outbox import outbox_process
+from haocha.mining.services import mining_refresh
 from haocha.workorders.services import work_orders_sweep
 
 
@@ -36,6 +37,9 @@ class Command(BaseCommand):
             rolled = rollups_apply()
             if rolled["ratings"] or rolled["cases"]:
                 self.stdout.write(f"统计汇总：评价 {rolled['ratings']}，办件 {rolled['cases']}")
+            mined = mining_refresh()
+            if mined["added"] or mined["removed"]:
+                self.stdout.write(f"差评挖掘：新增 {mined['added']}，移出 {mined['removed']}")
             sent = outbox_process()
             if any(sent.values()):
                 self.stdout.write(f"消息投递：成功 {sent['done']}，重试 {sent['retry']}，失败 {sent['dead']}")
