@@ -110,7 +110,6 @@ def test_it_refuses_bad_input_with_a_code(cast, api_for, params, status, code):
 
 def test_it_accepts_a_full_leap_year_but_refuses_longer():
     from haocha.analytics.params import check_period
-
     from haocha.core.errors import InvalidInput
 
     assert check_period(date(2024, 1, 1), date(2024, 12, 31)).end == date(2024, 12, 31)

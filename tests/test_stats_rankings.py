@@ -37,7 +37,11 @@ def windows(cast):
     for i in range(3):
         out.append(
             Window.objects.create(
-                hall=cast.hall, code=f"430100-H1-C0{i}", number=f"C0{i}", name=f"综合窗口{i}", department=cast.dept_a
+                hall=cast.hall,
+                code=f"430100-H1-C0{i}",
+                number=f"C0{i}",
+                name=f"综合窗口{i}",
+                department=cast.dept_a,
             )
         )
     month_rows(Dim.WINDOW, out[0].pk, 2026, 3, vs=100)  # score 100
@@ -61,7 +65,9 @@ def test_it_ranks_by_the_smoothed_score_above_the_minimum_sample(cast, api_for, 
     assert body["ranked"][0]["smoothed"] == pytest.approx((100 * 100 + 50 * mean) / 150, abs=1e-6)
     assert body["ranked"][1]["smoothed"] == pytest.approx((40 * 95 + 50 * mean) / 90, abs=1e-6)
     assert body["ranked"][3]["bad"] == 2 and body["ranked"][3]["bad_rate"] == pytest.approx(2 / 60, abs=1e-6)
-    assert [(row["member"], row["rank"], row["n"]) for row in body["insufficient"]] == [(windows[3].pk, None, 10)]
+    assert [(row["member"], row["rank"], row["n"]) for row in body["insufficient"]] == [
+        (windows[3].pk, None, 10)
+    ]
     assert "30" in body["rule"] and "50" in body["rule"] and "样本不足" in body["rule"]
 
 
@@ -111,6 +117,7 @@ def test_interview_candidates_are_at_the_bottom_two_months_running(cast, windows
     month_rows(Dim.WINDOW, windows[0].pk, 2026, 4, vs=50)
     month_rows(Dim.WINDOW, windows[4].pk, 2026, 4, b=50)
     found, april, _ = interview_candidates(Dim.WINDOW, 2026, 4, members=members)
+    assert april.ranked[-1].member == windows[4].pk
     assert [(c["member"], c["rank"], c["of"], c["previous_rank"], c["previous_of"]) for c in found] == [
         (windows[4].pk, 2, 2, 4, 4)
     ]
@@ -148,11 +155,15 @@ def test_the_export_opens_in_excel_with_the_columns_and_numbers(cast, api_for, w
     assert second[:3] == ["样本不足", "长沙市人力资源和社会保障局", 5] and second[11] is None
     json_rows = api.get("/stats/export", dim="department", year=2026, month=3).json()["rows"]
     assert [row["n"] for row in json_rows] == [40, 5]
-    assert api.get("/stats/export", dim="staff", year=2026).json()["code"] == "unknown_dim"  # no personal data
+    assert (
+        api.get("/stats/export", dim="staff", year=2026).json()["code"] == "unknown_dim"
+    )  # no personal data
 
 
 def test_an_outsider_exports_only_their_own_units(cast, api_for, windows):
     month_rows(Dim.DEPARTMENT, cast.dept_a.pk, 2026, 3, vs=40)
     month_rows(Dim.DEPARTMENT, cast.dept_yuelu.pk, 2026, 3, vs=3)
-    rows = api_for(user=cast.outsider).get("/stats/export", dim="department", year=2026, month=3).json()["rows"]
+    rows = (
+        api_for(user=cast.outsider).get("/stats/export", dim="department", year=2026, month=3).json()["rows"]
+    )
     assert [row["name"] for row in rows] == ["岳麓区行政审批服务局"]
