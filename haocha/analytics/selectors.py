@@ -4,6 +4,7 @@ No function here reads the raw ratings. A period is split into whole months (mon
 before and after them (day rows), so a year costs 12 month rows per unit and channel.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -178,13 +179,16 @@ def visible_regions(actor: Actor) -> list[Region]:
     everything under them. Department-scoped roles see no region totals (they mix other units)."""
     if actor.all_access:
         return list(Region.objects.order_by("path"))
-    if actor.user is None or not actor.has_role(Role.SUPERVISOR):
+    if actor.client is not None:  # a system granted whole regions (e.g. the city platform) sees their totals
+        paths = list(actor.client.regions.values_list("path", flat=True))
+    elif actor.user is None or not actor.has_role(Role.SUPERVISOR):
         return []
-    paths = list(
-        actor.user.roles.filter(role=Role.SUPERVISOR, region__isnull=False).values_list(
-            "region__path", flat=True
+    else:
+        paths = list(
+            actor.user.roles.filter(role=Role.SUPERVISOR, region__isnull=False).values_list(
+                "region__path", flat=True
+            )
         )
-    )
     q = Q(pk__in=[])
     for path in paths:
         q |= Q(path__startswith=path)
@@ -224,3 +228,236 @@ def members_in_scope(actor: Actor, dim: int, *, region: Region | None = None, or
     from haocha.catalogue.models import ServiceItem
 
     return list(ServiceItem.objects.filter(department_id__in=org_ids).values_list("pk", flat=True))
+
+
+def policy_for(actor: Actor, region: Region | None = None) -> tuple[tuple, int, int]:
+    """The score policy for a ranking: the given region's, else that of the widest region the actor sees."""
+    if region is None:
+        regions = visible_regions(actor)
+        region = min(regions, key=lambda r: r.level) if regions else None
+    return weights_for(region)
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+
+def member_names(dim: int, ids) -> dict[int, str]:
+    """Display names of units (never of evaluators)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    if dim == Dim.REGION:
+        return dict(Region.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if dim in (Dim.DEPARTMENT, Dim.HALL):
+        return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if dim == Dim.WINDOW:
+        return {
+            w.pk: f"{w.hall.short_name or w.hall.name} {w.number} {w.name}"
+            for w in Window.objects.filter(pk__in=ids).select_related("hall")
+        }
+    if dim == Dim.STAFF:
+        return {
+            s.pk: f"{s.name}（{s.department.short_name or s.department.name}）"
+            for s in Staff.objects.filter(pk__in=ids).select_related("department")
+        }
+    from haocha.catalogue.models import ServiceItem
+
+    return dict(ServiceItem.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def trend_points(dim: int, member: int, period: Period, *, channel: str = "", by_month: bool | None = None):
+    """The trend as plain dicts: period start, 评价数, 差评数 and the five level counts."""
+    out = []
+    for start, counts in trend(dim, member, period, channel=channel, by_month=by_month):
+        f = Figures(counts)
+        out.append({"period": start.isoformat(), "n": f.n, "bad": f.bad, "levels": list(f.level_counts)})
+    return out
+
+
+def all_time(dim: int, member: int, *, weights=DEFAULT_WEIGHTS) -> Figures:
+    """Every month row of one unit: the running totals shown on the landing page."""
+    rows = (
+        RatingRollup.objects.filter(dim=dim, member_id=member, grain="m")
+        .values("dim")
+        .annotate(**{k: Sum(k) for k in RATING_SUMS})
+        .order_by()
+    )
+    counts = Counts()
+    for row in rows:
+        counts.add(row)
+    return Figures(counts, weights)
+
+
+# --- rankings ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RankRow:
+    rank: int | None
+    member: int
+    name: str
+    figures: Figures
+    smoothed: float | None
+
+    def as_dict(self) -> dict:
+        f = self.figures
+
+        def r(v):
+            return None if v is None else round(v, 6)
+
+        return {
+            "rank": self.rank,
+            "member": self.member,
+            "name": self.name,
+            "n": f.n,
+            "score": r(f.score),
+            "smoothed": r(self.smoothed),
+            "bad": f.bad,
+            "bad_rate": r(f.bad_rate),
+            "good_rate": r(f.good_rate),
+            "rating_rate": r(f.rating_rate),
+            "rectify_rate": r(f.rectify_rate),
+            "on_time_rate": r(f.on_time_rate),
+            "callback_rate": r(f.callback_rate),
+        }
+
+
+@dataclass
+class Ranking:
+    dim: int
+    period: Period
+    weights: tuple
+    min_sample: int
+    prior_weight: int
+    prior_mean: float | None
+    ranked: list
+    insufficient: list
+
+    @property
+    def rule(self) -> str:
+        return ranking_rule(self.weights, self.min_sample, self.prior_weight, self.prior_mean)
+
+
+def ranking_rule(weights, min_sample: int, prior_weight: int, prior_mean: float | None = None) -> str:
+    mean = "" if prior_mean is None else f"（本期为 {prior_mean:.2f} 分）"
+    return (
+        f"按排名得分从高到低排名。满意度得分按各等级分值 {'/'.join(str(w) for w in weights)} 计算；"
+        f"评价数少于 {min_sample} 条的单位不参加排名，单列为“样本不足”；"
+        f"排名得分 =（评价数 × 满意度得分 + {prior_weight} × 参评单位平均得分）÷（评价数 + {prior_weight}），"
+        f"参评单位平均得分为参加排名各单位满意度得分的算术平均{mean}；"
+        "排名得分相同（保留 6 位小数）的单位名次相同，按评价数多者在前列出。"
+    )
+
+
+def _smoothed_key(value: float | None) -> float:
+    return round(value, 6) if value is not None else float("-inf")
+
+
+def ranking(
+    dim: int,
+    period: Period,
+    *,
+    members,
+    weights=DEFAULT_WEIGHTS,
+    min_sample: int = 30,
+    prior_weight: int = 50,
+) -> Ranking:
+    """Units with at least `min_sample` ratings ranked by the smoothed score (a Bayesian average toward the
+    unweighted mean score of the ranked units); the others listed apart as 样本不足."""
+    figs = {m: f for m, f in breakdown(dim, period, members=members, weights=weights).items() if f.n > 0}
+    names = member_names(dim, figs)
+    floor = max(min_sample, 1)
+    eligible = {m: f for m, f in figs.items() if f.n >= floor}
+    prior_mean = sum(f.score for f in eligible.values()) / len(eligible) if eligible else None
+    rows = [
+        RankRow(None, m, names.get(m, str(m)), f, f.smoothed(prior_mean, prior_weight))
+        for m, f in eligible.items()
+    ]
+    rows.sort(key=lambda r: (-_smoothed_key(r.smoothed), -r.figures.n, r.name, r.member))
+    previous = None
+    for position, row in enumerate(rows, start=1):
+        key = _smoothed_key(row.smoothed)
+        row.rank = (
+            previous.rank if previous is not None and _smoothed_key(previous.smoothed) == key else position
+        )
+        previous = row
+    short = [RankRow(None, m, names.get(m, str(m)), f, None) for m, f in figs.items() if f.n < floor]
+    short.sort(key=lambda r: (-r.figures.n, r.name, r.member))
+    return Ranking(dim, period, tuple(weights), min_sample, prior_weight, prior_mean, rows, short)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+BOTTOM_SHARE = 0.10
+
+
+def bottom_rows(ranked: list, share: float = BOTTOM_SHARE) -> list:
+    """The last ceil(share × ranked) units (at least one), with any unit tied with the boundary one."""
+    if not ranked:
+        return []
+    k = min(len(ranked), max(1, math.ceil(round(len(ranked) * share, 9))))
+    boundary = ranked[-k].rank
+    return [r for r in ranked if r.rank >= boundary]
+
+
+def interview_candidates(
+    dim: int, year: int, month: int, *, members, weights=DEFAULT_WEIGHTS, min_sample=30, prior_weight=50
+) -> tuple[list, Ranking, Ranking]:
+    """约谈 candidates: units in the bottom share of the ranking in this month and in the previous one."""
+    this = ranking(
+        dim,
+        Period.month(year, month),
+        members=members,
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
+    )
+    py, pm = previous_month(year, month)
+    before = ranking(
+        dim,
+        Period.month(py, pm),
+        members=members,
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
+    )
+    earlier = {r.member: r for r in bottom_rows(before.ranked)}
+    out = [
+        {
+            "member": r.member,
+            "name": r.name,
+            "rank": r.rank,
+            "of": len(this.ranked),
+            "previous_rank": earlier[r.member].rank,
+            "previous_of": len(before.ranked),
+            "smoothed": r.smoothed,
+            "previous_smoothed": earlier[r.member].smoothed,
+        }
+        for r in bottom_rows(this.ranked)
+        if r.member in earlier
+    ]
+    return out, this, before
+
+
+STAR_LIMIT = 10
+STAR_RULE = "服务明星：本期参加排名（评价数达到最少评价数）且无有效差评的工作人员中，排名得分最高的前 10 名。"
+ABLE_RULE = (
+    "办事能手：本期评价数达到最少评价数的工作人员中，好评（非常满意、满意，分值不低于 80 分）条数最多的前 10 名；"
+    "条数相同的按好评率高者在前。"
+)
+
+
+def service_stars(staff_ranking: Ranking, limit: int = STAR_LIMIT) -> list:
+    return [r for r in staff_ranking.ranked if r.figures.bad == 0][:limit]
+
+
+def able_hands(staff_ranking: Ranking, limit: int = STAR_LIMIT) -> list:
+    def good(r):
+        return r.figures.counts.n_vs + r.figures.counts.n_s
+
+    rows = sorted(
+        staff_ranking.ranked, key=lambda r: (-good(r), -(r.figures.good_rate or 0), r.name, r.member)
+    )
+    return [(r, good(r)) for r in rows[:limit]]
