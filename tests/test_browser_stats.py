@@ -6,6 +6,7 @@ import pytest
 
 from haocha.analytics.models import Dim
 from haocha.analytics.services import rollups_apply_all
+from haocha.mining.services import mining_refresh_all
 from tests.browser import browser_page, login, screenshot
 from tests.factories import PASSWORD, build_cast, finished_case
 from tests.test_stats_rankings import month_rows
@@ -31,6 +32,7 @@ def test_the_dashboard_draws_its_charts_and_drills_down(live_server):
         )
         assert r.status_code == 201, r.content
     rollups_apply_all()
+    mining_refresh_all()
     with browser_page(1280, 900) as page:
         login(page, live_server.url, "supervisor", PASSWORD, next_url="/stats/")
         page.wait_for_selector("#chart-trend canvas")
@@ -38,8 +40,9 @@ def test_the_dashboard_draws_its_charts_and_drills_down(live_server):
             assert page.locator(f"{chart} canvas").count() == 1
         assert page.locator("#focus-name").inner_text() == "长沙市"
         assert "7" in page.locator("#stats-cards").inner_text()
-        page.wait_for_selector("#themes p")  # the themes endpoint is not here yet: a polite message
-        assert "评价主题" in page.locator("#themes-panel").inner_text()
+        page.wait_for_function("!document.querySelector('#themes-panel').innerText.includes('正在加载')")
+        themes = page.locator("#themes-panel").inner_text()
+        assert "差评文本挖掘" in themes and "暂不可用" not in themes
         assert "口径说明" in page.locator("#definitions").inner_text()
         screenshot(page, "stats-dashboard")
         page.click(f"#drill-down a[href*='department={cast.dept_a.pk}']")  # htmx swap, not a new page

@@ -1,6 +1,7 @@
 """Statistics API (/api/stats/...): figures, breakdowns, trends, rankings and the per-unit export, all read
 from the rollups and limited to the units the caller may see."""
 
+import orjson
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
 
@@ -20,6 +21,14 @@ from haocha.analytics.params import (
 from haocha.core.errors import Forbidden, InvalidInput
 
 router = Router(tags=["统计分析"])
+
+
+def _json(payload: dict) -> HttpResponse:
+    """Long lists are serialised directly: the schema documents them, but validating hundreds of rows
+    on every response costs more than computing them (a third of a staff breakdown's time)."""
+    return HttpResponse(orjson.dumps(payload), content_type="application/json")
+
+
 MAX_ID = 2**62
 RANK_DIMS = ("department", "hall", "window", "staff", "item")
 
@@ -189,15 +198,17 @@ def stats_breakdown(
     figs = sel.breakdown(d, period, members=members, channel=ch, weights=weights)
     names = sel.member_names(d, figs)
     items = sorted(figs.items(), key=lambda kv: (-kv[1].n, kv[0]))
-    return {
-        "dim": dim,
-        "start": period.start.isoformat(),
-        "end": period.end.isoformat(),
-        "region": reg.code if reg else None,
-        "organisation": org.pk if org else None,
-        "channel": ch,
-        "items": [{"member": m, "name": names.get(m, ""), "figures": f.as_dict()} for m, f in items],
-    }
+    return _json(
+        {
+            "dim": dim,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "region": reg.code if reg else None,
+            "organisation": org.pk if org else None,
+            "channel": ch,
+            "items": [{"member": m, "name": names.get(m, ""), "figures": f.as_dict()} for m, f in items],
+        }
+    )
 
 
 @router.get("/trend", response=TrendOut, summary="评价趋势（按日或按月）")
@@ -258,15 +269,17 @@ def stats_rankings(
 ):
     actor = _actor(request)
     r = _ranking(actor, dim, year, month, region, RANK_DIMS)
-    return {
-        **_ranking_meta(r),
-        "min_sample": r.min_sample,
-        "prior_weight": r.prior_weight,
-        "prior_mean": None if r.prior_mean is None else round(r.prior_mean, 6),
-        "weights": list(r.weights),
-        "ranked": [row.as_dict() for row in r.ranked],
-        "insufficient": [row.as_dict() for row in r.insufficient],
-    }
+    return _json(
+        {
+            **_ranking_meta(r),
+            "min_sample": r.min_sample,
+            "prior_weight": r.prior_weight,
+            "prior_mean": None if r.prior_mean is None else round(r.prior_mean, 6),
+            "weights": list(r.weights),
+            "ranked": [row.as_dict() for row in r.ranked],
+            "insufficient": [row.as_dict() for row in r.insufficient],
+        }
+    )
 
 
 @router.get("/export", response=ExportOut, summary="成效管理系统导出：各单位评价结果（不含个人信息）")

@@ -55,6 +55,10 @@ class RatingRollup(models.Model):
                 fields=["dim", "grain", "period", "member_id", "channel"], name="rating_rollup_key"
             )
         ]
+        # one unit's figures and trend: its own rows, not every unit's rows in the period
+        indexes = [
+            models.Index(fields=["dim", "member_id", "grain", "period"], name="rating_rollup_member_idx")
+        ]
 
     def __str__(self):
         return f"{self.get_dim_display()} {self.member_id} {self.period} {self.channel}"
