@@ -241,6 +241,8 @@ def requests_for(units: dict, end: date) -> list[dict]:
     month_start = end.replace(day=1)
     prev_month_end = month_start - timedelta(days=1)
     prev_month = prev_month_end.replace(day=1)
+    months_back = end.year * 12 + end.month - 1 - 11
+    trend_start = date(months_back // 12, months_back % 12 + 1, 1)  # twelve whole months
     window = units["windows"][0][0]
     dept = units["windows"][0][2]
     where = "r.kind = 1 AND r.is_valid AND r.rated_at >= %s AND r.rated_at < %s"
@@ -301,11 +303,11 @@ def requests_for(units: dict, end: date) -> list[dict]:
             "params": {
                 "dim": "region",
                 "member": units["city"],
-                "start": year_start,
+                "start": trend_start,
                 "end": end,
                 "grain": "month",
             },
-            "sql": (f"SELECT COUNT(*) FROM evaluations_rating r WHERE {where}", _bounds(year_start, end)),
+            "sql": (f"SELECT COUNT(*) FROM evaluations_rating r WHERE {where}", _bounds(trend_start, end)),
             "check": lambda body, rows: sum(p["n"] for p in body["points"]) == rows[0][0],
         },
         {
