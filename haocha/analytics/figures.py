@@ -56,11 +56,14 @@ class Counts:
     n_reopened: int = 0
 
     def add(self, row: dict) -> "Counts":
-        for f in fields(self):
-            value = row.get(f.name)
+        for name in _COUNT_FIELDS.intersection(row):
+            value = row[name]
             if value:
-                setattr(self, f.name, getattr(self, f.name) + int(value))
+                setattr(self, name, getattr(self, name) + int(value))
         return self
+
+
+_COUNT_FIELDS = frozenset(f.name for f in fields(Counts))
 
 
 def ratio(num: float, den: float) -> float | None:

@@ -68,22 +68,29 @@ class Period:
             m = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
         return out
 
-    def period_q(self, *, has_grain: bool = True) -> Q:
-        """Rows covering exactly this period: month rows for whole months, day rows for the rest."""
+    def segments(self) -> list[Q]:
+        """Rows covering exactly this period, as separate simple conditions: month rows for whole months,
+        day rows before and after them. Each is one index range (an OR of them is not, on SQLite)."""
         whole = [
             m for m in self.months() if m >= self.start and Period.month(m.year, m.month).end <= self.end
         ]
-        if not has_grain:  # month-only tables (orders): every month the period touches
+        if not whole:
+            return [Q(grain="d", period__gte=self.start, period__lte=self.end)]
+        out = [Q(grain="m", period__gte=whole[0], period__lte=whole[-1])]
+        last_end = Period.month(whole[-1].year, whole[-1].month).end
+        if self.start < whole[0]:
+            out.append(Q(grain="d", period__gte=self.start, period__lt=whole[0]))
+        if self.end > last_end:
+            out.append(Q(grain="d", period__gt=last_end, period__lte=self.end))
+        return out
+
+    def period_q(self, *, has_grain: bool = True) -> Q:
+        """All of segments() in one condition; month-only tables (orders): every month the period touches."""
+        if not has_grain:
             return Q(period__in=self.months())
-        q = Q(grain="m", period__in=whole) if whole else Q(pk__in=[])
-        if whole:
-            first, last_end = whole[0], Period.month(whole[-1].year, whole[-1].month).end
-            if self.start < first:
-                q |= Q(grain="d", period__gte=self.start, period__lt=first)
-            if self.end > last_end:
-                q |= Q(grain="d", period__gt=last_end, period__lte=self.end)
-        else:
-            q = Q(grain="d", period__gte=self.start, period__lte=self.end)
+        q = Q(pk__in=[])
+        for segment in self.segments():
+            q |= segment
         return q
 
 
@@ -106,20 +113,31 @@ def weights_for(region: Region | None) -> tuple[tuple, int, int]:
     return DEFAULT_WEIGHTS, 30, 50
 
 
+def _summed(model, dim, period: Period, members, group: tuple, sums: tuple, **filters) -> list[dict]:
+    """Sums per group over the period's segments, one query each, added up here."""
+    out: dict = {}
+    for segment in period.segments():
+        qs = model.objects.filter(segment, dim=dim, **filters)
+        if members is not None:
+            qs = qs.filter(member_id__in=list(members))
+        for row in qs.values(*group).annotate(**{k: Sum(k) for k in sums}).order_by():
+            key = tuple(row[g] for g in group)
+            seen = out.get(key)
+            if seen is None:
+                out[key] = row
+            else:
+                for k in sums:
+                    seen[k] = (seen[k] or 0) + (row[k] or 0)
+    return list(out.values())
+
+
 def _rating_rows(dim, period: Period, members=None, channel: str = "", group: tuple = ("member_id",)):
-    qs = RatingRollup.objects.filter(period.period_q(), dim=dim)
-    if members is not None:
-        qs = qs.filter(member_id__in=list(members))
-    if channel:
-        qs = qs.filter(channel=channel)
-    return qs.values(*group).annotate(**{k: Sum(k) for k in RATING_SUMS}).order_by()
+    filters = {"channel": channel} if channel else {}
+    return _summed(RatingRollup, dim, period, members, group, RATING_SUMS, **filters)
 
 
 def _case_rows(dim, period: Period, members=None):
-    qs = CaseRollup.objects.filter(period.period_q(), dim=dim)
-    if members is not None:
-        qs = qs.filter(member_id__in=list(members))
-    return qs.values("member_id").annotate(n_finished=Sum("n_finished")).order_by()
+    return _summed(CaseRollup, dim, period, members, ("member_id",), ("n_finished",))
 
 
 def _order_rows(dim, period: Period, members=None):
@@ -251,15 +269,15 @@ def member_names(dim: int, ids) -> dict[int, str]:
     if dim in (Dim.DEPARTMENT, Dim.HALL):
         return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name"))
     if dim == Dim.WINDOW:
-        return {
-            w.pk: f"{w.hall.short_name or w.hall.name} {w.number} {w.name}"
-            for w in Window.objects.filter(pk__in=ids).select_related("hall")
-        }
+        rows = Window.objects.filter(pk__in=ids).values_list(
+            "pk", "hall__short_name", "hall__name", "number", "name"
+        )
+        return {pk: f"{short or hall} {number} {name}" for pk, short, hall, number, name in rows}
     if dim == Dim.STAFF:
-        return {
-            s.pk: f"{s.name}（{s.department.short_name or s.department.name}）"
-            for s in Staff.objects.filter(pk__in=ids).select_related("department")
-        }
+        rows = Staff.objects.filter(pk__in=ids).values_list(
+            "pk", "name", "department__short_name", "department__name"
+        )
+        return {pk: f"{name}（{short or dept}）" for pk, name, short, dept in rows}
     from haocha.catalogue.models import ServiceItem
 
     return dict(ServiceItem.objects.filter(pk__in=ids).values_list("pk", "name"))
