@@ -317,6 +317,10 @@ class RankRow:
     figures: Figures
     smoothed: float | None
 
+    @property
+    def member_id(self) -> int:
+        return self.member
+
     def as_dict(self) -> dict:
         f = self.figures
 
@@ -383,7 +387,22 @@ def ranking(
     """Units with at least `min_sample` ratings ranked by the smoothed score (a Bayesian average toward the
     unweighted mean score of the ranked units); the others listed apart as 样本不足."""
     figs = {m: f for m, f in breakdown(dim, period, members=members, weights=weights).items() if f.n > 0}
-    names = member_names(dim, figs)
+    return rank_figures(
+        dim,
+        period,
+        figs,
+        member_names(dim, figs),
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
+    )
+
+
+def rank_figures(
+    dim: int, period: Period, figs: dict, names: dict, *, weights, min_sample: int, prior_weight: int
+) -> Ranking:
+    """The one ranking rule (rankings pages, API, export, notices, public site) over computed figures."""
+    figs = {m: f for m, f in figs.items() if f.n > 0}
     floor = max(min_sample, 1)
     eligible = {m: f for m, f in figs.items() if f.n >= floor}
     prior_mean = sum(f.score for f in eligible.values()) / len(eligible) if eligible else None

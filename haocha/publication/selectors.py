@@ -1,14 +1,21 @@
 """What a monthly 通报 and the public site say: figures and rankings from the rollups, typical 差评
 cases (anonymised) with how they were handled, themes from the mining tables."""
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
 from haocha.analytics.figures import DEFINITIONS, Figures
 from haocha.analytics.models import Dim
-from haocha.analytics.selectors import Period, breakdown, figures, trend, weights_for
+from haocha.analytics.selectors import (
+    Period,
+    breakdown,
+    figures,
+    rank_figures,
+    ranking_rule,
+    trend,
+    weights_for,
+)
 from haocha.core.errors import NotFound
 from haocha.evaluations.models import Rating, RatingReply
 from haocha.mining.models import MinedComment
@@ -75,28 +82,28 @@ def figure_rows(f: Figures, previous: Figures | None = None) -> list[dict]:
     return rows
 
 
-@dataclass
-class Ranked:
-    member_id: int
-    name: str
-    figures: Figures
-    smoothed: float | None
-    rank: int | None = None
-
-
-def ranking(figs: dict[int, Figures], names: dict[int, str], *, prior_mean, min_sample, prior_weight):
-    """(ranked by smoothed score, units below the minimum sample) — the rule is DEFINITIONS["smoothed"]."""
-    ranked, small = [], []
-    for member, f in figs.items():
-        if member not in names or not f.n:
-            continue
-        row = Ranked(member, names[member], f, f.smoothed(prior_mean, prior_weight))
-        (ranked if f.n >= min_sample else small).append(row)
-    ranked.sort(key=lambda r: (-(r.smoothed or 0), -r.figures.n, r.name))
-    for i, row in enumerate(ranked, 1):
-        row.rank = i
-    small.sort(key=lambda r: r.name)
-    return ranked, small
+def ranking(
+    dim: int,
+    period: Period,
+    figs: dict[int, Figures],
+    names: dict[int, str],
+    *,
+    weights,
+    min_sample,
+    prior_weight,
+):
+    """(ranked, units below the minimum sample) by the platform's one ranking rule (analytics.rank_figures),
+    among the named units."""
+    r = rank_figures(
+        dim,
+        period,
+        {m: f for m, f in figs.items() if m in names},
+        names,
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
+    )
+    return r.ranked, sorted(r.insufficient, key=lambda row: row.name), r
 
 
 def _previous_month(month: date) -> date:
@@ -189,13 +196,25 @@ def notice_data(region: Region, month: date) -> dict:
     )
     dept_names = departments_in(region)
     dept_figs = breakdown(Dim.DEPARTMENT, period, members=dept_names, weights=weights)
-    departments, departments_small = ranking(
-        dept_figs, dept_names, prior_mean=overall.score, min_sample=min_sample, prior_weight=prior_weight
+    departments, departments_small, dept_ranking = ranking(
+        Dim.DEPARTMENT,
+        period,
+        dept_figs,
+        dept_names,
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
     )
     window_names = windows_in(region)
     window_figs = breakdown(Dim.WINDOW, period, members=window_names, weights=weights)
-    windows, windows_small = ranking(
-        window_figs, window_names, prior_mean=overall.score, min_sample=min_sample, prior_weight=prior_weight
+    windows, windows_small, _ = ranking(
+        Dim.WINDOW,
+        period,
+        window_figs,
+        window_names,
+        weights=weights,
+        min_sample=min_sample,
+        prior_weight=prior_weight,
     )
     first = month
     for _ in range(11):
@@ -214,7 +233,7 @@ def notice_data(region: Region, month: date) -> dict:
         "weights": weights,
         "min_sample": min_sample,
         "prior_weight": prior_weight,
-        "rule": DEFINITIONS["smoothed"],
+        "rule": ranking_rule(weights, min_sample, prior_weight, dept_ranking.prior_mean),
         "departments": departments,
         "departments_small": departments_small,
         "windows": windows,

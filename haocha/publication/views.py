@@ -166,18 +166,22 @@ def public_index(request):
     weights, min_sample, prior_weight = weights_for(city)
     overall = figures(Dim.REGION, city.pk, period, weights=weights)
     dept_names = departments_in(city)
-    departments, departments_small = ranking(
+    departments, departments_small, _ = ranking(
+        Dim.DEPARTMENT,
+        period,
         breakdown(Dim.DEPARTMENT, period, members=dept_names, weights=weights),
         dept_names,
-        prior_mean=overall.score,
+        weights=weights,
         min_sample=min_sample,
         prior_weight=prior_weight,
     )
     hall_names = halls_in(city)
-    halls, halls_small = ranking(
+    halls, halls_small, _ = ranking(
+        Dim.HALL,
+        period,
         breakdown(Dim.HALL, period, members=hall_names, weights=weights),
         hall_names,
-        prior_mean=overall.score,
+        weights=weights,
         min_sample=min_sample,
         prior_weight=prior_weight,
     )
