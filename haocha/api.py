@@ -94,6 +94,7 @@ def on_http_error(request, exc: HttpError):
 
 
 def register_routers() -> None:
+    from haocha.analytics.api import router as stats_router
     from haocha.catalogue.api import router as cases_router
     from haocha.evaluations.api import router as ratings_router
     from haocha.integrations.sms.api import router as sms_router
@@ -103,6 +104,7 @@ def register_routers() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/ratings", ratings_router)
     api.add_router("/sms", sms_router)
+    api.add_router("/stats", stats_router)
 
 
 register_routers()

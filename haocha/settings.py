@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "haocha.workorders",
     "haocha.channels",
     "haocha.integrations.sms",
+    "haocha.analytics",
+    "haocha.mining",
+    "haocha.publication",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("workorders/", include("haocha.workorders.urls")),
+    path("stats/", include("haocha.analytics.urls")),
+    path("mining/", include("haocha.mining.urls")),
+    path("", include("haocha.publication.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

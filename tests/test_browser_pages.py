@@ -34,6 +34,9 @@ def test_home_page_shows_the_city_and_a_chart(live_server):
             ).status_code
             == 201
         )
+    from haocha.analytics.services import rollups_apply_all
+
+    rollups_apply_all()  # the landing page reads the rollups
     with browser_page() as page:
         external = _no_external_requests(page, live_server.url)
         page.goto(live_server.url + "/")

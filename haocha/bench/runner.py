@@ -400,3 +400,33 @@ def import_bench(opts: dict) -> dict:
             url,
             timeout=3600,
         )
+
+
+def analytics_bench(opts: dict) -> dict:
+    """A year of ratings in bulk, rollups applied, then dashboard/ranking requests over HTTP vs direct SQL."""
+    with (
+        run_dir("analytics", opts["keep"]) as workdir,
+        bench_database(opts.get("database_url"), workdir, opts["keep"]) as url,
+    ):
+        run_step(["migrate", "--no-input", "-v0", "--skip-checks"], url, timeout=600)
+        loaded = run_step(
+            ["bench", "_analytics_load", "--dir", str(workdir), "--ratings", str(opts["ratings"])],
+            url,
+            timeout=6 * 3600,
+        )
+        with Server(url, workers=opts["workers"], threads=1, log_path=workdir / "server.log") as server:
+            measured = run_step(
+                [
+                    "bench",
+                    "_analytics_measure",
+                    "--dir",
+                    str(workdir),
+                    "--url",
+                    server.url,
+                    "--repeats",
+                    str(opts["repeats"]),
+                ],
+                url,
+                timeout=3600,
+            )
+        return {**loaded, **measured}

@@ -1,12 +1,12 @@
 """The landing page and the health check."""
 
 from django.db import connection
-from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from haocha.analytics.models import Dim
+from haocha.analytics.selectors import all_time, weights_for
 from haocha.catalogue.models import Case, ServiceItem
-from haocha.evaluations.models import Rating
 from haocha.organisations.models import Organisation, Region, Window
 
 
@@ -20,19 +20,22 @@ def home(request):
         "items": ServiceItem.objects.count(),
         "cases": Case.objects.count(),
     }
-    # A level mix over all valid ratings; the analytics issue moves this onto rollup tables.
-    mix = dict(Rating.objects.filter(is_valid=True).values_list("level").annotate(n=Count("id")))
-    total = sum(mix.values())
-    good = mix.get("very_satisfied", 0) + mix.get("satisfied", 0)
-    bad = mix.get("dissatisfied", 0) + mix.get("very_dissatisfied", 0)
+    # Running totals of the city from the month rollups (never a scan of the ratings table).
+    totals = all_time(Dim.REGION, city.pk, weights=weights_for(city)[0]) if city else None
+    levels = totals.level_counts if totals else (0, 0, 0, 0, 0)
+    keys = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied")
+    mix = dict(zip(keys, levels, strict=True))
+    total = totals.n if totals else 0
+    good_rate = totals.good_rate if totals else None
+    bad_rate = totals.bad_rate if totals else None
     context = {
         "city": city,
         "districts": districts,
         "counts": counts,
         "mix": mix,
         "ratings_total": total,
-        "good_rate": f"{good / total:.2%}" if total else "—",
-        "bad_rate": f"{bad / total:.2%}" if total else "—",
+        "good_rate": f"{good_rate:.2%}" if good_rate is not None else "—",
+        "bad_rate": f"{bad_rate:.2%}" if bad_rate is not None else "—",
     }
     return render(request, "haocha/home.html", context)
 

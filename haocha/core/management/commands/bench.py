@@ -1,6 +1,7 @@
 """`haocha bench intake|import|all [--json]`: throughput of the rating intake over HTTP and of the bulk import."""
 
 import os
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "action",
-            choices=["intake", "import", "sla", "all", "_prepare", "_measure", "_import", "_sla"],
+            choices=[
+                "intake",
+                "import",
+                "sla",
+                "analytics",
+                "all",
+                "_prepare",
+                "_measure",
+                "_import",
+                "_sla",
+                "_analytics_load",
+                "_analytics_measure",
+            ],
             help="intake、import 或 all（以下划线开头的是压测内部步骤）",
         )
         parser.add_argument("--json", action="store_true", help="只输出一个 JSON 对象")
@@ -36,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--ratings", type=int, default=200000, help="import：生成的评价条数")
         parser.add_argument("--cases-import", type=int, default=20000, help="import：另外导入的办件条数")
         parser.add_argument("--batch", type=int, default=5000, help="import：每批条数")
+        parser.add_argument("--repeats", type=int, default=40, help="analytics：每种请求的次数（默认 40）")
+        parser.add_argument("--url", help=argparse_hidden())
         parser.add_argument("--acks", help=argparse_hidden())
         parser.add_argument("--raw-start", type=int, default=0, help=argparse_hidden())
         parser.add_argument("--dir", help=argparse_hidden())
@@ -69,6 +84,10 @@ class Command(BaseCommand):
                 if not opts["json"]:
                     self.stderr.write("正在进行批量导入压测 …")
                 result.update(runner.import_bench(opts))
+            if action == "analytics":
+                if not opts["json"]:
+                    self.stderr.write(f"正在装载 {opts['ratings']:,} 条评价并压测统计请求 …")
+                result.update(runner.analytics_bench(opts))
             if action in ("sla", "all"):
                 if not opts["json"]:
                     self.stderr.write("正在进行工作日期限与逾期扫描压测 …")
@@ -90,6 +109,18 @@ class Command(BaseCommand):
 
             call_command("migrate", interactive=False, verbosity=0)
             out = {**due_rates(opts["receipts"]), **sweep_rates(opts["open_orders"])}
+        elif action == "_analytics_load":
+            out = analytics_load(Path(opts["dir"]), opts["ratings"])
+        elif action == "_analytics_measure":
+            from haocha.bench.analytics import measure
+
+            units = orjson.loads((Path(opts["dir"]) / "units.json").read_bytes())
+            for name in ("staff", "items"):
+                units[name] = {int(k): v for k, v in units[name].items()}
+            end = date.fromisoformat(units["end"])
+            out = {"requests": measure(opts["url"], units["key"], units, end, opts["repeats"])}
+            worst = max(r["p95_ms"] for r in out["requests"].values())
+            out.update(worst_p95_ms=worst, all_agree=all(r["agrees"] for r in out["requests"].values()))
         elif action == "_prepare":
             out = stages.prepare(opts["cases"], opts["raw_rows"])
         elif action == "_measure":
@@ -98,6 +129,36 @@ class Command(BaseCommand):
             workdir = Path(opts["dir"]) if opts["dir"] else runner.bench_dir()
             out = stages.run_import(workdir, opts["ratings"], opts["cases_import"], opts["batch"])
         self.stdout.write(orjson.dumps(out).decode())
+
+
+def analytics_load(workdir: Path, ratings: int) -> dict:
+    import time
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from haocha.analytics.models import RatingRollup
+    from haocha.analytics.services import rollups_apply_all
+    from haocha.bench.analytics import build_units, load_ratings
+
+    units = build_units()
+    end = timezone.localdate()
+    load_seconds = load_ratings(units, ratings, end=end)
+    started = time.perf_counter()
+    rollups_apply_all()
+    rollup_seconds = time.perf_counter() - started
+    (workdir / "units.json").write_bytes(
+        orjson.dumps({**units, "end": end.isoformat()}, option=orjson.OPT_NON_STR_KEYS)
+    )
+    return {
+        "database": connection.vendor,
+        "ratings": ratings,
+        "load_ratings_per_s": round(ratings / load_seconds) if load_seconds else None,
+        "load_seconds": round(load_seconds, 1),
+        "rollup_seconds": round(rollup_seconds, 1),
+        "rollup_ratings_per_s": round(ratings / rollup_seconds) if rollup_seconds else None,
+        "rollup_rows": RatingRollup.objects.count(),
+    }
 
 
 def sla_bench(opts: dict) -> dict:

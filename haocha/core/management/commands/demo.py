@@ -5,6 +5,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from haocha.analytics.services import rollups_apply_all
 from haocha.demo.builder import (
     DEFAULT_PASSWORD,
     DEMO_CLIENT_NAME,
@@ -15,6 +16,7 @@ from haocha.demo.builder import (
 )
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import ORDERED, Level
+from haocha.mining.services import mining_refresh_all
 from haocha.organisations.models import Region
 
 
@@ -70,6 +72,8 @@ class Command(BaseCommand):
             result = builder.build()
         except DemoSetupError as exc:
             raise CommandError(str(exc)) from exc
+        rollups_apply_all()  # the statistics pages read the rollups, not the ratings
+        mining_refresh_all(batch=20000)  # keywords and 差评 themes, precomputed
         self._summary(result, password)
 
     def _summary(self, result, password):

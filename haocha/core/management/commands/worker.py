@@ -1,4 +1,4 @@
-"""`haocha worker`: delivers the outbox and runs the overdue sweep, in a loop (or once)."""
+"""`haocha worker`: delivers the outbox, runs the overdue sweep and keeps the rollups current, in a loop."""
 
 import signal
 import time
@@ -6,14 +6,16 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from haocha.analytics.services import rollups_apply
 from haocha.core.outbox import outbox_process
 from haocha.evaluations.defaults import default_ratings_sweep
 from haocha.integrations.sms.invitations import sms_sweep
+from haocha.mining.services import mining_refresh
 from haocha.workorders.services import work_orders_sweep
 
 
 class Command(BaseCommand):
-    help = "后台任务：投递待发消息（站内消息等），扫描逾期工单并自动督办"
+    help = "后台任务：投递待发消息（站内消息等），扫描逾期工单并自动督办，更新统计汇总"
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="只运行一轮后退出")
@@ -35,6 +37,12 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"逾期扫描：一级督办 {swept['level1']}，二级督办 {swept['level2']}，临期提醒 {swept['nearing']}"
                     )
+            rolled = rollups_apply()
+            if rolled["ratings"] or rolled["cases"]:
+                self.stdout.write(f"统计汇总：评价 {rolled['ratings']}，办件 {rolled['cases']}")
+            mined = mining_refresh()
+            if mined["added"] or mined["removed"]:
+                self.stdout.write(f"差评挖掘：新增 {mined['added']}，移出 {mined['removed']}")
             sent = outbox_process()
             if any(sent.values()):
                 self.stdout.write(f"消息投递：成功 {sent['done']}，重试 {sent['retry']}，失败 {sent['dead']}")

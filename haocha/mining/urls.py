@@ -1,0 +1,10 @@
+from django.urls import path
+
+from haocha.mining import views
+
+app_name = "mining"
+
+urlpatterns = [
+    path("", views.themes_page, name="page"),
+    path("themes/", views.themes_fragment, name="themes"),
+]

@@ -1,0 +1,85 @@
+// Charts of the results pages: every element with data-chart is drawn from the JSON script named in
+// data-source; htmx swaps redraw the charts of the new content.
+(function () {
+  var LEVEL_COLOURS = ["#2e7d32", "#66bb6a", "#fbc02d", "#ef6c00", "#c62828"];
+
+  function empty(el, text) {
+    el.textContent = text || "本期暂无数据";
+    el.classList.add("empty");
+  }
+
+  var builders = {
+    trend: function (data) {
+      if (!data.labels.length) return null;
+      return {
+        tooltip: {trigger: "axis"},
+        legend: {data: ["评价数", "差评率（%）"]},
+        grid: {left: 50, right: 50, bottom: 30},
+        xAxis: {type: "category", data: data.labels},
+        yAxis: [{type: "value", name: "评价数"}, {type: "value", name: "差评率（%）", splitLine: {show: false}}],
+        series: [
+          {name: "评价数", type: "bar", data: data.n, itemStyle: {color: "#90a4ae"}},
+          {name: "差评率（%）", type: "line", yAxisIndex: 1, data: data.bad_rate, itemStyle: {color: "#c62828"}, connectNulls: true}
+        ]
+      };
+    },
+    levels: function (data) {
+      var total = data.reduce(function (a, d) { return a + d.value; }, 0);
+      if (!total) return null;
+      return {
+        tooltip: {trigger: "item", formatter: "{b}：{c}（{d}%）"},
+        color: LEVEL_COLOURS,
+        legend: {bottom: 0},
+        series: [{type: "pie", radius: ["35%", "65%"], data: data}]
+      };
+    },
+    channels: function (data) {
+      if (!data.length) return null;
+      return {
+        tooltip: {trigger: "axis"},
+        grid: {left: 110, right: 30, top: 10, bottom: 30},
+        xAxis: {type: "value"},
+        yAxis: {type: "category", inverse: true, data: data.map(function (d) { return d.name; })},
+        series: [{type: "bar", data: data.map(function (d) { return d.value; }), itemStyle: {color: "#b71c1c"}}]
+      };
+    },
+    ranking: function (data) {
+      if (!data.labels.length) return null;
+      return {
+        tooltip: {trigger: "axis"},
+        legend: {data: ["排名得分", "满意度得分"]},
+        grid: {left: 220, right: 30, top: 30, bottom: 30},
+        xAxis: {type: "value", min: function (v) { return Math.floor(v.min - 1); }},
+        yAxis: {type: "category", inverse: true, data: data.labels},
+        series: [
+          {name: "排名得分", type: "bar", data: data.smoothed, itemStyle: {color: "#b71c1c"}},
+          {name: "满意度得分", type: "bar", data: data.score, itemStyle: {color: "#90a4ae"}}
+        ]
+      };
+    }
+  };
+
+  function draw(root) {
+    if (!window.echarts) return;
+    (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.source);
+      var build = builders[el.dataset.chart];
+      if (!source || !build) return;
+      var option = build(JSON.parse(source.textContent));
+      var old = echarts.getInstanceByDom(el);
+      if (old) old.dispose();
+      if (!option) { empty(el); return; }
+      el.classList.remove("empty");
+      echarts.init(el).setOption(option);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { draw(evt.detail.elt || document); });
+  window.addEventListener("resize", function () {
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var chart = window.echarts && echarts.getInstanceByDom(el);
+      if (chart) chart.resize();
+    });
+  });
+})();

@@ -1,0 +1,128 @@
+"""Comment mining: the dictionary, the theme rules, anonymising, incremental == rebuild, the fragment's scope."""
+
+from django.test import Client
+
+from haocha.accounts.access import actor_for_user
+from haocha.analytics.services import rollups_apply_all
+from haocha.evaluations.models import Rating
+from haocha.evaluations.services import rating_flag
+from haocha.mining.models import MinedComment, TermCount, ThemeCount
+from haocha.mining.services import mining_rebuild, mining_refresh, mining_refresh_all
+from haocha.mining.text import anonymise, content_words, themes_of, tokenise
+from tests.workorder_helpers import bad_rating, staff
+
+COMPLAINTS = [
+    "每次来都说还差一样材料，不能一次性告知吗",
+    "排了两个多小时的队，叫号系统卡顿",
+    "窗口人员态度冷淡，问了两遍都不耐烦",
+    "经办人张伟说不清楚，让我来回跑了三次，我电话13912345678",
+    "系统老是登录不上，提交了好几次都失败",
+]
+
+
+def test_dictionary_keeps_government_terms_whole():
+    assert "一次性告知" in tokenise("不能一次性告知吗")
+    assert "容缺受理" in tokenise("希望推行容缺受理")
+    assert "一网通办" in tokenise("说是一网通办结果还要跑")
+    words = content_words("每次来都说还差一样，不能一次性告知吗")
+    assert "一次性告知" in words and "的" not in words and "一样" not in words
+
+
+def test_theme_rules():
+    assert themes_of("排了两个多小时的队") == ["queue"]
+    assert "materials" in themes_of("不能一次性告知吗")
+    assert "trips" in themes_of("来回跑了三次")
+    assert "attitude" in themes_of("态度冷淡")
+    assert "system" in themes_of("系统老是登录不上")
+    assert "time_limit" in themes_of("超过承诺时限很久了")
+    assert "policy" in themes_of("办事指南和实际不一样")
+    assert themes_of("很满意") == []
+
+
+def test_anonymise_masks_numbers_and_names():
+    text = anonymise(
+        "经办人张伟态度差，王先生电话138 1234 5678，身份证43010219850312001X，座机0731-88886666",
+        names=["李娜"],
+    )
+    for raw in ("张伟", "王先生", "1234", "43010219850312001X", "88886666"):
+        assert raw not in text
+    assert "某先生" in text and "经办人某某" in text and "态度差" in text
+    assert anonymise("李娜帮了大忙", names=["李娜"]) == "某某帮了大忙"
+
+
+def snapshot():
+    return {
+        "terms": sorted(
+            TermCount.objects.filter(n__gt=0).values_list(
+                "month", "department_id", "item_id", "kind", "term", "n"
+            )
+        ),
+        "themes": sorted(
+            ThemeCount.objects.filter(n__gt=0).values_list("month", "department_id", "item_id", "theme", "n")
+        ),
+        "comments": sorted(MinedComment.objects.values_list("rating_id", "text", "themes")),
+    }
+
+
+def test_incremental_refresh_equals_full_rebuild(cast):
+    orders = [bad_rating(cast, f"MN-{i}", seq=i, comment=text) for i, text in enumerate(COMPLAINTS[:3])]
+    mining_refresh(batch=2)  # in small steps, with more ratings and flags arriving between passes
+    mining_refresh(batch=2)
+    orders += [bad_rating(cast, f"MN-{i}", seq=i, comment=text) for i, text in enumerate(COMPLAINTS[3:], 3)]
+    supervisor = actor_for_user(cast.supervisor)
+    rating_flag(actor=supervisor, rating=orders[0].rating, kind="hide_text", reason="含个人信息")
+    mining_refresh(batch=2)
+    rating_flag(actor=supervisor, rating=orders[1].rating, kind="invalid", reason="恶意差评，申诉成立")
+    mining_refresh_all(batch=2)
+    incremental = snapshot()
+    assert len(incremental["comments"]) == 3  # one hidden, one invalid
+    mining_rebuild()
+    assert snapshot() == incremental
+    texts = " ".join(t for _, t, _ in incremental["comments"])
+    assert "13912345678" not in texts and "张伟" not in texts
+    # restoring the invalid rating puts its comment back
+    rating_flag(
+        actor=supervisor, rating=Rating.objects.get(pk=orders[1].rating_id), kind="restore", reason="复核"
+    )
+    mining_refresh_all()
+    assert MinedComment.objects.filter(rating_id=orders[1].rating_id).exists()
+    restored = snapshot()
+    mining_rebuild()
+    assert snapshot() == restored
+
+
+def test_fragment_lists_themes_in_scope(cast):
+    for i, text in enumerate(COMPLAINTS):
+        bad_rating(cast, f"MF-{i}", seq=i, comment=text)
+    rollups_apply_all()
+    mining_refresh_all()
+    r = staff(cast.supervisor).get("/mining/themes/", {"department": cast.dept_a.pk})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert (
+        'id="mining-themes"' in html
+        and "排队等待" in html
+        and "一次性告知" in html
+        and 'class="spark"' in html
+    )
+    assert "13912345678" not in html and "张伟" not in html
+    whole = staff(cast.handler_a).get("/mining/themes/?start=2020-01-01&end=2022-12-31")
+    assert whole.status_code == 200 and "暂无差评文本" in whole.content.decode()
+
+
+def test_fragment_refuses_outsiders_and_bad_input(cast):
+    assert staff(cast.outsider).get("/mining/themes/", {"department": cast.dept_a.pk}).status_code == 404
+    assert staff(cast.handler_b).get("/mining/themes/", {"department": cast.dept_a.pk}).status_code == 404
+    assert (
+        staff(cast.clerk).get("/mining/themes/", {"department": cast.dept_a.pk}).status_code == 403
+    )  # no department
+    assert staff(cast.supervisor).get("/mining/themes/", {"start": "2026-13-01"}).status_code == 422
+    assert (
+        staff(cast.supervisor)
+        .get("/mining/themes/", {"start": "2026-05-01", "end": "2026-01-01"})
+        .status_code
+        == 422
+    )
+    assert staff(cast.supervisor).get("/mining/themes/", {"department": "x"}).status_code == 422
+    anonymous = Client().get("/mining/themes/")
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
