@@ -108,6 +108,7 @@ class Rating(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="follow_ups",
+        db_index=False,
     )
     # What was rated (copied from the case or the window at intake, so statistics never join the case).
     department = models.ForeignKey(
@@ -131,18 +132,22 @@ class Rating(models.Model):
     window = models.ForeignKey(
         Window, verbose_name="窗口", null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
-    staff = models.ForeignKey(Staff, verbose_name="工作人员", null=True, blank=True, on_delete=models.PROTECT)
-    item = models.ForeignKey(
-        ServiceItem, verbose_name="事项", null=True, blank=True, on_delete=models.PROTECT
+    staff = models.ForeignKey(
+        Staff, verbose_name="工作人员", null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
-    region = models.ForeignKey(Region, verbose_name="评价区划", on_delete=models.PROTECT)
+    item = models.ForeignKey(
+        ServiceItem, verbose_name="事项", null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    region = models.ForeignKey(Region, verbose_name="评价区划", on_delete=models.PROTECT, db_index=False)
 
     level = models.CharField("整体满意度", max_length=20, choices=Level.choices)
     is_bad = models.BooleanField("差评", default=False)
     indicator_levels = models.JSONField("分项评价", default=dict, blank=True)
     reason_codes = models.JSONField("评价内容", default=list, blank=True)
     comment = models.TextField("文字评价", blank=True)
-    indicator_set = models.ForeignKey(IndicatorSet, verbose_name="指标体系版本", on_delete=models.PROTECT)
+    indicator_set = models.ForeignKey(
+        IndicatorSet, verbose_name="指标体系版本", on_delete=models.PROTECT, db_index=False
+    )
     channel = models.CharField("评价渠道", max_length=16, choices=Channel.choices)
 
     evaluator_type = models.CharField("评价人类型", max_length=1, choices=ApplicantType.choices, blank=True)
@@ -159,10 +164,20 @@ class Rating(models.Model):
     client_ip = models.GenericIPAddressField("评价IP", null=True, blank=True)
     device_id = models.CharField("设备编号", max_length=64, blank=True)
     source = models.ForeignKey(
-        "accounts.ApiClient", verbose_name="来源系统", null=True, blank=True, on_delete=models.SET_NULL
+        "accounts.ApiClient",
+        verbose_name="来源系统",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name="录入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     idempotency_scope = models.CharField(max_length=32, blank=True, editable=False)
     idempotency_key = models.CharField("幂等键", max_length=64, blank=True)
@@ -172,6 +187,9 @@ class Rating(models.Model):
     invalid_reason = models.CharField("无效原因", max_length=255, blank=True)
     is_hidden = models.BooleanField("文字已屏蔽", default=False)
 
+    # Statistics read the rollups, not this table: it keeps only the indexes its writes and its lists need
+    # (foreign keys to items, regions, indicator sets, sources and recorders have none; deleting one of
+    # those, a rare administrative act, scans the table).
     class Meta:
         verbose_name = "评价"
         verbose_name_plural = "评价"
@@ -193,6 +211,7 @@ class Rating(models.Model):
             models.Index(fields=["department", "rated_at"], name="rating_dept_idx"),
             models.Index(fields=["hall", "rated_at"], name="rating_hall_idx"),
             models.Index(fields=["window", "rated_at"], name="rating_window_idx"),
+            models.Index(fields=["staff", "rated_at"], name="rating_staff_idx"),
             models.Index(fields=["is_bad", "rated_at"], name="rating_bad_idx"),
             models.Index(fields=["device_id", "rated_at"], name="rating_device_idx"),
         ]
