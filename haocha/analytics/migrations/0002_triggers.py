@@ -79,6 +79,16 @@ POSTGRES_DROP = [
 ]
 
 
+def install_triggers(connection) -> None:
+    """(Re)create the triggers. SQLite drops a table's triggers when a migration rebuilds the table, so
+    this also runs after every `migrate` (analytics/apps.py)."""
+    vendor = connection.vendor
+    drops = {"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP[:2]}.get(vendor, [])
+    with connection.cursor() as cursor:
+        for sql in drops + {"sqlite": SQLITE, "postgresql": POSTGRES}.get(vendor, []):
+            cursor.execute(sql)
+
+
 def _run(statements: dict):
     def run(apps, schema_editor):
         for sql in statements.get(schema_editor.connection.vendor, []):
