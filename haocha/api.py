@@ -95,12 +95,14 @@ def on_http_error(request, exc: HttpError):
 
 def register_routers() -> None:
     from haocha.catalogue.api import router as cases_router
+    from haocha.channels.api import router as channels_router
     from haocha.evaluations.api import router as ratings_router
     from haocha.organisations.api import router as reference_router
 
     api.add_router("/", reference_router)
     api.add_router("/cases", cases_router)
     api.add_router("/ratings", ratings_router)
+    api.add_router("/channels", channels_router)
 
 
 register_routers()

@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("workorders/", include("haocha.workorders.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
+    path("", include("haocha.channels.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]
