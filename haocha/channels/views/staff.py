@@ -43,7 +43,8 @@ def _channels_context(request, actor, activation=None, error=None):
     if wanted:
         selected = next((h for h in halls if str(h.pk) == str(wanted)), None)
     if selected is None and halls:
-        selected = halls[0]
+        with_windows = set(windows_visible_to(actor).filter(is_active=True).values_list("hall_id", flat=True))
+        selected = next((h for h in halls if h.pk in with_windows), halls[0])
     rows, terminals, can_terminal = [], [], False
     if selected is not None:
         windows = list(
