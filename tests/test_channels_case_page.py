@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from django.core import signing
-from django.test import Client
 
 from haocha.accounts.access import actor_for_user
 from haocha.channels import links

@@ -60,7 +60,7 @@ def test_activation_links_are_single_use_and_expire(cast):
     clerk = Client()
     clerk.force_login(cast.clerk)
     page = clerk.post(f"/channels/windows/{cast.window_a.code}/tablet/").content.decode()
-    assert "激活 PB-430100-H1-A01-01" in page
+    assert "激活 PJQ-430100-H1-A01" in page
     code = page.split("/devices/activate/")[1].split("/")[0]
     tablet = Client()
     shown = tablet.get(f"/devices/activate/{code}/").content.decode()
@@ -69,7 +69,7 @@ def test_activation_links_are_single_use_and_expire(cast):
     r = activate(Client(), code)
     assert r.status_code == 404 and "无效或已使用" in r.content.decode()
     # a fresh link for the same device, left to expire
-    page = clerk.post("/channels/devices/PB-430100-H1-A01-01/reissue/").content.decode()
+    page = clerk.post("/channels/devices/PJQ-430100-H1-A01/reissue/").content.decode()
     code = page.split("/devices/activate/")[1].split("/")[0]
     Device.objects.update(activation_expires_at=timezone.now() - timedelta(seconds=1))
     r = activate(Client(), code)

@@ -41,6 +41,16 @@ def interval_seconds(device: Device) -> int:
     return settings.HAOCHA_TABLET_MIN_INTERVAL_SECONDS
 
 
+def _free_code(base: str) -> str:
+    """A device code not used yet: the base (the code ratings carry as device_id), then base-2, base-3..."""
+    taken = set(Device.objects.filter(code__startswith=base[:44]).values_list("code", flat=True))
+    code, n = base[:44], 1
+    while code in taken:
+        n += 1
+        code = f"{base[:44]}-{n}"
+    return code
+
+
 def _issue_activation(device: Device) -> str:
     code = secrets.token_urlsafe(18)
     Device.objects.filter(pk=device.pk).update(
@@ -58,11 +68,10 @@ def tablet_register(*, actor: Actor, window: Window) -> tuple[Device, str]:
     device = Device.objects.select_for_update().filter(window=window, kind=Device.Kind.TABLET, is_active=True)
     device = device.first()
     if device is None:
-        seq = Device.objects.filter(window=window, kind=Device.Kind.TABLET).count() + 1
         try:
             with transaction.atomic():
                 device = Device.objects.create(
-                    code=f"PB-{window.code}-{seq:02d}"[:48],
+                    code=_free_code(f"PJQ-{window.code}"),
                     kind=Device.Kind.TABLET,
                     hall_id=window.hall_id,
                     window=window,
@@ -82,7 +91,10 @@ def terminal_register(*, actor: Actor, hall: Organisation) -> tuple[Device, str]
         raise Forbidden("只有本大厅窗口人员可以登记自助终端", code="device_not_allowed")
     seq = Device.objects.filter(hall=hall, kind=Device.Kind.TERMINAL).count() + 1
     device = Device.objects.create(
-        code=f"ZZ-{hall.pk}-{seq:02d}", kind=Device.Kind.TERMINAL, hall=hall, registered_by=actor.user
+        code=_free_code(f"ZZ-{hall.region.code}-{hall.pk}-{seq:02d}"),
+        kind=Device.Kind.TERMINAL,
+        hall=hall,
+        registered_by=actor.user,
     )
     return device, _issue_activation(device)
 
