@@ -25,11 +25,15 @@ def test_state_rate_follow_up_and_reply(cast, api_for):
     assert state["first"]["reason_texts"] == ["办理比较顺利"] and state["can_follow_up"]
     again = app.post("/channels/cases/API-1/rating", body, headers={"Idempotency-Key": "app-1"})
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
-    second = app.post("/channels/cases/API-1/rating", {"level": "very_satisfied"}, headers={"Idempotency-Key": "b"})
+    second = app.post(
+        "/channels/cases/API-1/rating", {"level": "very_satisfied"}, headers={"Idempotency-Key": "b"}
+    )
     assert second.status_code == 409 and second.json()["code"] == "already_rated"
     rating_reply(actor=actor_for_user(cast.handler_a), rating=Rating.objects.get(), text="感谢您的肯定")
     assert app.get("/channels/cases/API-1/state").json()["first"]["reply"]["text"] == "感谢您的肯定"
-    r = app.post("/channels/cases/API-1/follow-up", {"level": "very_satisfied"}, headers={"Idempotency-Key": "f1"})
+    r = app.post(
+        "/channels/cases/API-1/follow-up", {"level": "very_satisfied"}, headers={"Idempotency-Key": "f1"}
+    )
     assert r.status_code == 201 and r.json()["follow_up"]["kind"] == 2 and not r.json()["can_follow_up"]
     assert Rating.objects.count() == 2
 

@@ -53,9 +53,10 @@ def _free_code(base: str) -> str:
 
 def _issue_activation(device: Device) -> str:
     code = secrets.token_urlsafe(18)
+    device.activation_hash = secret_digest(code)
+    device.activation_expires_at = timezone.now() + timedelta(minutes=ACTIVATION_MINUTES)
     Device.objects.filter(pk=device.pk).update(
-        activation_hash=secret_digest(code),
-        activation_expires_at=timezone.now() + timedelta(minutes=ACTIVATION_MINUTES),
+        activation_hash=device.activation_hash, activation_expires_at=device.activation_expires_at
     )
     return code
 

@@ -144,7 +144,11 @@
     }
   }
 
-  function idle() { clear("idle"); timers.idle = setTimeout(start, cfg.idleSeconds * 1000); }
+  function idle() {
+    $("t-reason-error").hidden = true;
+    clear("idle");
+    timers.idle = setTimeout(start, cfg.idleSeconds * 1000);
+  }
 
   function record(reasons, comment) {
     var item = {
