@@ -22,7 +22,10 @@ def build_channel_demo(*, hall, terminal_codes, clerk) -> dict:
             Device(code=f"PJQ-{w.code}", kind=Device.Kind.TABLET, hall=hall, window=w, registered_by=clerk)
             for w in windows
         ]
-        + [Device(code=code, kind=Device.Kind.TERMINAL, hall=hall, registered_by=clerk) for code in terminal_codes]
+        + [
+            Device(code=code, kind=Device.Kind.TERMINAL, hall=hall, registered_by=clerk)
+            for code in terminal_codes
+        ]
     )
     staff = Staff.objects.filter(user=clerk).first()
     served = None
@@ -32,7 +35,9 @@ def build_channel_demo(*, hall, terminal_codes, clerk) -> dict:
             WindowDuty.objects.create(
                 window=window, staff=staff, started_at=now - timedelta(hours=1), started_by="演示数据"
             )
-            rated = Rating.objects.filter(case__isnull=False, department_id=window.department_id).values("case_id")
+            rated = Rating.objects.filter(case__isnull=False, department_id=window.department_id).values(
+                "case_id"
+            )
             case = (
                 Case.objects.filter(department_id=window.department_id, status=Case.Status.FINISHED)
                 .exclude(pk__in=rated)
