@@ -133,7 +133,6 @@ def device_activate(*, code: str) -> tuple[Device, str]:
     with transaction.atomic():
         device = (
             Device.objects.select_for_update()
-            .select_related("window", "hall")
             .filter(activation_hash=digest, is_active=True)
             .exclude(activation_hash="")
             .first()
@@ -148,7 +147,7 @@ def device_activate(*, code: str) -> tuple[Device, str]:
             activation_expires_at=None,
             activated_at=now,
         )
-    device.refresh_from_db()
+    device = Device.objects.select_related("window", "hall").get(pk=device.pk)
     return device, secret
 
 
