@@ -10,10 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from haocha.accounts.access import actor_for_user
 from haocha.channels import devices, duty, links
@@ -26,6 +27,17 @@ from tests.factories import PASSWORD, build_cast, finished_case, resident_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@contextmanager
+def browser_session():
+    """Chromium; ORM calls made while Playwright runs get a connection of their own, closed at the end
+    (PostgreSQL will not drop a test database someone is still connected to)."""
+    with chromium() as browser:
+        try:
+            yield browser
+        finally:
+            connections.close_all()
 
 
 def free_port() -> int:
@@ -113,7 +125,7 @@ def test_tablet_landscape_survives_a_server_outage():
     server = ProductionServer()
     try:
         server.start()
-        with chromium() as browser:
+        with browser_session() as browser:
             page = new_page(browser, 1280, 800)
             activate_in(page, server.url, code)
             assert page.inner_text("#t-staff-name") == "李娜" and page.inner_text("#t-staff-no") == "SJ0001"
@@ -194,7 +206,7 @@ def test_tablet_portrait_rates_the_case_being_served(live_server):
     staff = clerk_is_staff(cast)
     case = finished_case(cast, "BRW-TAB-1", window=cast.window_a)
     base = live_server.url
-    with chromium() as browser:
+    with browser_session() as browser:
         clerk = new_page(browser)
         login(clerk, base, "clerk", PASSWORD, "/desk/")
         clerk.select_option("#duty-window-select", cast.window_a.code)
@@ -251,7 +263,7 @@ def test_mobile_page_at_360x640(live_server):
     cast = build_cast()
     case = finished_case(cast, "BRW-M-1")
     base = live_server.url
-    with chromium() as browser:
+    with browser_session() as browser:
         page = new_page(browser, 360, 640)
         page.goto(base + links.rating_link_path(case, channel="sms", level="satisfied"))
         page.wait_for_selector("#rate-form")
@@ -294,7 +306,7 @@ def test_self_service_terminal(live_server):
     finished_case(cast, "BRW-T-2", seq=21, item=cast.item_b)
     device, code = devices.terminal_register(actor=actor_for_user(cast.clerk), hall=cast.hall)
     base = live_server.url
-    with chromium() as browser:
+    with browser_session() as browser:
         page = new_page(browser, 1280, 1024)
         page.goto(f"{base}/devices/activate/{code}/")
         page.click("#activate-button")
@@ -334,7 +346,7 @@ def test_my_cases(live_server):
     finished_case(cast, "BRW-MY-1", seq=31)
     rated = finished_case(cast, "BRW-MY-2", seq=31, item=cast.item_b)
     base = live_server.url
-    with chromium() as browser:
+    with browser_session() as browser:
         page = new_page(browser, 1280, 800)
         page.goto(base + "/my/")
         page.wait_for_selector("#my-login")

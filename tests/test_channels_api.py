@@ -29,6 +29,8 @@ def test_state_rate_follow_up_and_reply(cast, api_for):
         "/channels/cases/API-1/rating", {"level": "very_satisfied"}, headers={"Idempotency-Key": "b"}
     )
     assert second.status_code == 409 and second.json()["code"] == "already_rated"
+    keyless = app.post("/channels/cases/API-1/rating", body)  # without a key a repeat is a second rating
+    assert keyless.status_code == 409 and keyless.json()["code"] == "already_rated"
     rating_reply(actor=actor_for_user(cast.handler_a), rating=Rating.objects.get(), text="感谢您的肯定")
     assert app.get("/channels/cases/API-1/state").json()["first"]["reply"]["text"] == "感谢您的肯定"
     r = app.post(

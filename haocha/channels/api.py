@@ -1,6 +1,7 @@
 """Channels API: the queue-ticket system sets the case served at a window; apps fetch a case's rating state,
 rate, 追评 (through the one intake) and get the signed links to embed or send."""
 
+import uuid
 from datetime import datetime
 from uuid import UUID
 
@@ -224,7 +225,10 @@ def _app_input(request, payload: AppRatingIn) -> RatingInput:
         comment=payload.comment,
         evaluator=EvaluatorInput(name=ev.name, id_number=ev.id_number, phone=ev.phone) if ev else None,
         client_ip=request.META.get("REMOTE_ADDR"),
-        idempotency_key=request.headers.get("Idempotency-Key", "") or payload.idempotency_key,
+        # Without a key a repeat cannot be told from a second rating: it gets one, and is refused as such.
+        idempotency_key=request.headers.get("Idempotency-Key", "")
+        or payload.idempotency_key
+        or str(uuid.uuid4()),
     )
 
 

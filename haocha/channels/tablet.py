@@ -81,6 +81,10 @@ def tablet_rating_submit(*, device: Device, data: TabletRating, client_ip: str |
     with transaction.atomic():
         # One device at a time: the interval check and the insert are not raced by a second request.
         Device.objects.select_for_update().filter(pk=device.pk).first()
+        # A resend that raced the original (both waited for the lock) answers with the original.
+        existing = Rating.objects.filter(idempotency_scope="public", idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
         if interval and (
             Rating.objects.filter(
                 device_id=device.code, rated_at__gt=rated_at - interval, rated_at__lt=rated_at + interval

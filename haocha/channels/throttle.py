@@ -35,6 +35,12 @@ def throttle_hit(key: str, *, limit: int, seconds: int, message: str) -> None:
         Throttle.objects.filter(pk=row.pk).update(count=row.count + 1)
 
 
+def throttle_check(key: str, *, limit: int, seconds: int, message: str) -> None:
+    """Refuse with 429 once `limit` events were counted under `key` in the current window (nothing counted)."""
+    if throttle_count(key, seconds=seconds) >= limit:
+        raise TooManyRequests(message)
+
+
 def throttle_count(key: str, *, seconds: int) -> int:
     """Requests counted under `key` in the current window (0 once the window has passed)."""
     row = Throttle.objects.filter(key=key[:160]).first()

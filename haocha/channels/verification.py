@@ -5,6 +5,7 @@ throttled; the answer to a request never says whether the identity has cases."""
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
 RESEND_SECONDS = 60
 PER_SUBJECT_PER_HOUR = 5
-PER_REQUESTER_PER_HOUR = 30
+PER_REQUESTER_PER_HOUR = 60
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ def code_request(*, purpose: str, kind: str, value: str, requester: str) -> Veri
 def code_verify(*, purpose: str, challenge: str, code: str) -> Subject:
     """Check a code once; every try counts (a wrong code cannot be retried forever)."""
     code = (code or "").strip()
+    try:
+        challenge = uuid.UUID(str(challenge))
+    except ValueError:
+        challenge = None
     row = VerificationCode.objects.filter(challenge=challenge, purpose=purpose).first() if challenge else None
     if row is None:
         raise InvalidInput("请先获取验证码", code="code_missing")
