@@ -85,8 +85,14 @@
   function refreshState() {
     if (!$("screen-start").hidden) {
       fetch(cfg.stateUrl, { credentials: "same-origin", cache: "no-store" })
-        .then(function (r) { if (r.ok) return r.json(); throw new Error(String(r.status)); })
-        .then(function (data) { state = data; renderState(); })
+        .then(function (r) {
+          if (r.ok) return r.json();
+          if (r.status === 403) {  /* the device was stopped: say so (pending ratings stay kept) */
+            return r.json().then(function (e) { blocked = e.message; renderSync(); return null; });
+          }
+          throw new Error(String(r.status));
+        })
+        .then(function (data) { if (data) { blocked = ""; state = data; renderState(); renderSync(); } })
         .catch(function () { renderSync(true); });
     }
   }
