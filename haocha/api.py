@@ -96,6 +96,7 @@ def on_http_error(request, exc: HttpError):
 def register_routers() -> None:
     from haocha.analytics.api import router as stats_router
     from haocha.catalogue.api import router as cases_router
+    from haocha.channels.api import router as channels_router
     from haocha.evaluations.api import router as ratings_router
     from haocha.integrations.sms.api import router as sms_router
     from haocha.organisations.api import router as reference_router
@@ -105,6 +106,7 @@ def register_routers() -> None:
     api.add_router("/ratings", ratings_router)
     api.add_router("/sms", sms_router)
     api.add_router("/stats", stats_router)
+    api.add_router("/channels", channels_router)
 
 
 register_routers()

@@ -119,6 +119,10 @@ BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
 HAOCHA_PUBLIC_URL = env_str("HAOCHA_PUBLIC_URL", "http://127.0.0.1:8000")
 # How long a signed rating link (QR code on a 办结 notice, SMS) stays valid, in natural days.
 HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
+# Rating channels: the shortest time between two ratings on one hall tablet, and between two 一次一评
+# ratings from one address through a window's QR code (seconds).
+HAOCHA_TABLET_MIN_INTERVAL_SECONDS = env_int("HAOCHA_TABLET_MIN_INTERVAL_SECONDS", 30)
+HAOCHA_QR_VISIT_INTERVAL_SECONDS = env_int("HAOCHA_QR_VISIT_INTERVAL_SECONDS", 600)
 # SMS: the file backend writes var/sms/outbox.jsonl; see haocha/integrations/sms/backends.py.
 HAOCHA_SMS_BACKEND = env_str("HAOCHA_SMS_BACKEND", "haocha.integrations.sms.backends.FileBackend")
 # SMS provider (HttpBackend), webhooks, invitations: see haocha/integrations/sms/README.md.

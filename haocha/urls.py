@@ -24,5 +24,6 @@ urlpatterns = [
     path("mining/", include("haocha.mining.urls")),
     path("", include("haocha.publication.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
+    path("", include("haocha.channels.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from haocha.accounts.models import ApiClient, Role, RoleAssignment, User, hash_api_key
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
+from haocha.channels.demo import build_channel_demo
 from haocha.core.identity import Identity, resident_id_check_digit
 from haocha.demo import people, tables, texts
 from haocha.demo.orders import replay_work_orders
@@ -275,6 +276,9 @@ class DemoBuilder:
             self._reset_sequences()
             self.result.work_orders = replay_work_orders(seed=self.seed, now=timezone.now())
             build_sms_demo(seed=self.seed, anchor=self.anchor)  # the SMS invitation ledger of recent cases
+            build_channel_demo(
+                hall=self.city_hall.obj, terminal_codes=self.city_hall.terminals, clerk=self.users["clerk"]
+            )
         self.result.seconds = clock.perf_counter() - started
         self._count()
         return self.result

@@ -1,0 +1,168 @@
+"""Ratings as supervisors see them: every rating in their organisations with its channel and device, filtered
+by period, channel, level, department, hall and window; evaluators masked."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from haocha.accounts.access import Actor, actor_for_user
+from haocha.accounts.models import Role
+from haocha.channels.citizen import reason_texts
+from haocha.channels.models import Device
+from haocha.channels.selectors import halls_visible_to, ratings_visible_to
+from haocha.core.errors import Forbidden, InvalidInput
+from haocha.core.identity import mask_name
+from haocha.evaluations.channels import Channel, channel_code
+from haocha.evaluations.levels import ORDERED, Level
+from haocha.evaluations.models import Indicator, Rating
+from haocha.evaluations.policy import policy_for_region
+from haocha.evaluations.selectors import get_rating_for_actor
+from haocha.organisations.models import Organisation
+
+# Window clerks are left out on purpose: staff who can see each press come under pressure (and may press).
+VIEW_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.HANDLER, Role.OPERATOR_12345)
+PAGE = 50
+DEFAULT_DAYS = 30
+
+
+def ratings_actor(request) -> Actor:
+    actor = actor_for_user(request.user)
+    if not actor.has_role(*VIEW_ROLES):
+        raise Forbidden(
+            "只有监管人员、部门管理员、差评处理人员和12345话务员可以查看评价记录", code="forbidden"
+        )
+    return actor
+
+
+def _day(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}格式应为 YYYY-MM-DD", code="invalid_date") from exc
+
+
+def _int(value: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InvalidInput("编号应为整数", code="invalid_id") from exc
+
+
+def _filters(params) -> dict:
+    today = timezone.localdate()
+    end = _day(params.get("to", ""), "截止日期") or today
+    start = _day(params.get("from", ""), "起始日期") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise InvalidInput("起始日期不能晚于截止日期", code="invalid_period")
+    if (end - start).days > 366:
+        raise InvalidInput("查询期间不能超过一年", code="period_too_long")
+    channel = params.get("channel", "")
+    if channel and channel not in Channel.values:
+        raise InvalidInput("未知的评价渠道", code="unknown_channel")
+    level = params.get("level", "")
+    if level and level not in Level.values:
+        raise InvalidInput("未知的满意度等级", code="unknown_level")
+    return {
+        "from": start,
+        "to": end,
+        "channel": channel,
+        "level": level,
+        "department": _int(params.get("department", "")),
+        "hall": _int(params.get("hall", "")),
+        "window": (params.get("window") or "").strip()[:40],
+        "device": (params.get("device") or "").strip()[:64],
+    }
+
+
+def _apply(qs, f: dict):
+    tz = timezone.get_current_timezone()
+    qs = qs.filter(
+        rated_at__gte=datetime.combine(f["from"], time.min, tzinfo=tz),
+        rated_at__lt=datetime.combine(f["to"] + timedelta(days=1), time.min, tzinfo=tz),
+    )
+    if f["channel"]:
+        qs = qs.filter(channel=f["channel"])
+    if f["level"]:
+        qs = qs.filter(level=f["level"])
+    if f["department"]:
+        qs = qs.filter(department_id=f["department"])
+    if f["hall"]:
+        qs = qs.filter(hall_id=f["hall"])
+    if f["window"]:
+        qs = qs.filter(window__code=f["window"])
+    if f["device"]:
+        qs = qs.filter(device_id=f["device"])
+    return qs
+
+
+@login_required
+def rating_list(request):
+    actor = ratings_actor(request)
+    error, status, page, f = None, 200, None, None
+    try:
+        f = _filters(request.GET)
+    except InvalidInput as exc:
+        error, status = exc.message, exc.status
+    if f is not None:
+        qs = _apply(ratings_visible_to(actor), f).select_related(
+            "department", "hall", "window", "staff", "item", "case"
+        )
+        page = Paginator(qs.order_by("-rated_at", "-id"), PAGE).get_page(request.GET.get("page"))
+        for r in page.object_list:
+            r.evaluator_masked = mask_name(r.evaluator_name)
+    departments = (
+        Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT)
+        .filter(actor.org_filter("pk"))
+        .order_by("name")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "f": f or {},
+        "error": error,
+        "channels": Channel.choices,
+        "levels": [(lv.value, lv.label) for lv in ORDERED],
+        "departments": departments,
+        "halls": halls_visible_to(actor).order_by("region__code", "name"),
+        "query": query.urlencode(),
+        "title": "评价记录",
+    }
+    return render(request, "channels/ratings.html", context, status=status)
+
+
+@login_required
+def rating_detail(request, rating_id):
+    actor = ratings_actor(request)
+    rating = get_rating_for_actor(actor, rating_id)
+    names = dict(Indicator.objects.filter(indicator_set=rating.indicator_set).values_list("code", "name"))
+    indicators = [
+        (names.get(code, code), Level(value).label) for code, value in rating.indicator_levels.items()
+    ]
+    device = Device.objects.filter(code=rating.device_id).first() if rating.device_id else None
+    related = (
+        Rating.objects.filter(case=rating.case).exclude(pk=rating.pk)
+        if rating.case_id
+        else Rating.objects.none()
+    )
+    context = {
+        "r": rating,
+        "evaluator": mask_name(rating.evaluator_name),
+        "indicators": indicators,
+        "reasons": reason_texts(rating),
+        "device": device,
+        "channel_code": channel_code(rating.channel, policy_for_region(rating.region).channel_codes),
+        "flags": rating.flags.order_by("created_at"),
+        "reply": getattr(rating, "reply", None),
+        "order": getattr(rating, "work_order", None),
+        "related": related.order_by("kind"),
+        "title": "评价详情",
+    }
+    return render(request, "channels/rating_detail.html", context)

@@ -1,0 +1,94 @@
+"""The window tablet (kiosk): one page per window, for a device registered to that window only."""
+
+import json
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from haocha.channels.citizen import form_spec
+from haocha.channels.devices import device_from_request
+from haocha.channels.models import Device
+from haocha.channels.tablet import TabletRating, tablet_rating_submit, tablet_state
+from haocha.channels.views import client_ip
+from haocha.core.errors import DomainError, InvalidInput
+from haocha.evaluations.channels import Channel
+from haocha.evaluations.levels import BAD_LEVELS, ORDERED
+
+THANKS_SECONDS = 6
+REASONS_IDLE_SECONDS = 90
+
+
+def _error(exc: DomainError) -> JsonResponse:
+    return JsonResponse({"code": exc.code, "message": exc.message}, status=exc.status)
+
+
+@never_cache
+@require_GET
+def tablet_page(request, window_code):
+    device = device_from_request(request, kind=Device.Kind.TABLET, window_code=window_code)
+    spec = form_spec(Channel.TABLET)
+    state = tablet_state(device)
+    config = {
+        "window": device.window.code,
+        "device": device.code,
+        "submitUrl": f"/tablet/{device.window.code}/ratings",
+        "stateUrl": f"/tablet/{device.window.code}/state",
+        "levels": [[lv.value, lv.label] for lv in ORDERED],
+        "badLevels": sorted(BAD_LEVELS),
+        "reasons": {level: spec.reasons.get(level, []) for level in sorted(BAD_LEVELS)},
+        "thanksSeconds": THANKS_SECONDS,
+        "idleSeconds": REASONS_IDLE_SECONDS,
+        "state": state,
+    }
+    return render(
+        request,
+        "channels/tablet.html",
+        {"device": device, "state": state, "config": config, "levels": ORDERED},
+    )
+
+
+@never_cache
+@require_GET
+def tablet_state_json(request, window_code):
+    try:
+        device = device_from_request(request, kind=Device.Kind.TABLET, window_code=window_code)
+    except DomainError as exc:
+        return _error(exc)
+    return JsonResponse(tablet_state(device))
+
+
+@require_POST
+def tablet_rating(request, window_code):
+    """JSON in: {key, level, reasons, comment, age_ms, case_no}. 201 stored, 200 a resend of a stored one."""
+    try:
+        device = device_from_request(request, kind=Device.Kind.TABLET, window_code=window_code)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise InvalidInput("请求数据不是有效的 JSON", code="invalid_json") from exc
+        if not isinstance(body, dict):
+            raise InvalidInput("请求数据格式不正确", code="invalid_json")
+        reasons = body.get("reasons") or []
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise InvalidInput("评价内容格式不正确", code="invalid_reasons")
+        try:
+            age_ms = int(body.get("age_ms") or 0)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("评价时间格式不正确", code="invalid_time") from exc
+        data = TabletRating(
+            key=str(body.get("key") or ""),
+            level=str(body.get("level") or ""),
+            reasons=reasons[:20],
+            comment=str(body.get("comment") or "")[:1000],
+            age_ms=age_ms,
+            case_no=str(body.get("case_no") or "")[:50],
+        )
+        rating, created = tablet_rating_submit(device=device, data=data, client_ip=client_ip(request))
+    except DomainError as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"id": str(rating.public_id), "created": created, "received": "已收到评价"},
+        status=201 if created else 200,
+    )
