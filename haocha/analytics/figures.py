@@ -25,6 +25,19 @@ DEFINITIONS = {
 }
 
 DEFAULT_WEIGHTS = (100, 80, 60, 40, 20)
+# The ratios every figure set carries (as_dict), in the order pages show them.
+RATIOS = (
+    "bad_rate",
+    "good_rate",
+    "score",
+    "rating_rate",
+    "active_rate",
+    "rectify_rate",
+    "on_time_rate",
+    "callback_rate",
+    "contact_hours",
+    "close_hours",
+)
 
 
 @dataclass
@@ -145,18 +158,7 @@ class Figures:
 
     def as_dict(self) -> dict:
         out = {"n": self.n, "bad": self.bad, "levels": list(self.level_counts)}
-        for name in (
-            "bad_rate",
-            "good_rate",
-            "score",
-            "rating_rate",
-            "active_rate",
-            "rectify_rate",
-            "on_time_rate",
-            "callback_rate",
-            "contact_hours",
-            "close_hours",
-        ):
+        for name in RATIOS:
             value = getattr(self, name)
             out[name] = None if value is None else round(value, 6)
         c = self.counts

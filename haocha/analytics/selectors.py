@@ -14,36 +14,11 @@ from haocha.accounts.access import Actor
 from haocha.accounts.models import Role
 from haocha.analytics.figures import DEFAULT_WEIGHTS, Counts, Figures
 from haocha.analytics.models import CaseRollup, Dim, OrderRollup, RatingRollup, ScorePolicy
+from haocha.analytics.services import ORDER_MEASURES, RATING_MEASURES
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
-RATING_SUMS = (
-    "n",
-    "n_case",
-    "n_vs",
-    "n_s",
-    "n_b",
-    "n_d",
-    "n_vd",
-    "n_default",
-    "n_comment",
-    "n_follow",
-    "n_follow_bad",
-)
-ORDER_SUMS = (
-    "n_orders",
-    "n_invalid",
-    "n_merged",
-    "n_closed",
-    "n_closed_on_time",
-    "n_open",
-    "n_open_late",
-    "n_callback",
-    "n_callback_satisfied",
-    "n_contacted",
-    "contact_minutes",
-    "finish_minutes",
-    "n_reopened",
-)
+RATING_SUMS = RATING_MEASURES
+ORDER_SUMS = ORDER_MEASURES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from haocha.accounts.access import Actor, actor_for_user
 from haocha.analytics import selectors as sel
 from haocha.analytics.api import xlsx_response
 from haocha.analytics.export import EXPORT_DIMS
-from haocha.analytics.figures import DEFINITIONS, Figures
+from haocha.analytics.figures import DEFINITIONS, RATIOS, Figures
 from haocha.analytics.models import Dim
 from haocha.analytics.params import (
     check_period,
@@ -340,19 +340,7 @@ def dashboard(request):
                 "department": department_for_themes,
             }
         ),
-        "definitions": _definitions(
-            "n",
-            "bad_rate",
-            "good_rate",
-            "score",
-            "rating_rate",
-            "active_rate",
-            "rectify_rate",
-            "on_time_rate",
-            "callback_rate",
-            "contact_hours",
-            "close_hours",
-        ),
+        "definitions": _definitions("n", *RATIOS),
         "reset_url": f.url(region=None, department=None, hall=None, window=None),
         "up_url": _up_url(f, focus),
         "ratings_url": ratings_link(f, window=focus.member) if focus.dim == Dim.WINDOW else None,

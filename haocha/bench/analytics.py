@@ -16,22 +16,12 @@ from django.utils import timezone
 from haocha.accounts.models import ApiClient
 from haocha.bench.setup import insert_sql
 from haocha.catalogue.models import ServiceItem
+from haocha.demo.tables import DISTRICTS
 from haocha.evaluations.models import IndicatorSet, Rating
 from haocha.organisations.codes import credit_code_check_char
 from haocha.organisations.models import Organisation, Region, Staff, Window
 from haocha.organisations.services import organisation_save, region_save
 
-DISTRICTS = [
-    ("430102", "芙蓉区"),
-    ("430103", "天心区"),
-    ("430104", "岳麓区"),
-    ("430105", "开福区"),
-    ("430111", "雨花区"),
-    ("430112", "望城区"),
-    ("430121", "长沙县"),
-    ("430181", "浏阳市"),
-    ("430182", "宁乡市"),
-]
 LEVELS = [
     ("very_satisfied", 0.80),
     ("satisfied", 0.17),
