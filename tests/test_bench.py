@@ -65,3 +65,23 @@ def test_wrk_output_parsing():
     result = parse_output(text)
     assert result["wrk_requests_per_s"] == 812.5
     assert result["statuses"] == {"201": 9, "409": 1} and result["latency_us"]["p99"] == 9000
+
+
+def test_analytics_bench_smoke():
+    """A small year through the loader and the rollups; every request answers what direct SQL answers."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    cmd = [sys.executable, "-m", "haocha.cli", "bench", "analytics", "--json", "--ratings", "3000"]
+    cmd += ["--repeats", "3", "--workers", "1"]
+    proc = subprocess.run(
+        cmd, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["ratings"] == 3000 and result["database"] == "sqlite"
+    assert result["all_agree"] is True, result["requests"]
+    assert set(result["requests"]) >= {
+        "city_year_figures",
+        "departments_year_breakdown",
+        "windows_month_ranking",
+    }
+    assert all(r["p95_ms"] > 0 for r in result["requests"].values())
