@@ -7,6 +7,7 @@ import pytest
 import qrcode
 import qrcode.image.svg
 from django.test import Client
+from django.utils import timezone
 
 from haocha.channels import links, qr
 from haocha.evaluations.models import Rating
@@ -70,6 +71,13 @@ def test_filters(cast):
     assert r.status_code == 422 and "起始日期格式应为" in r.content.decode()
     r = sup.get("/ratings/", {"channel": "carrier-pigeon"})
     assert r.status_code == 422
+    # the statistics drill-down links here with ids and start/end
+    today = str(timezone.localdate())
+    assert count(window=cast.window_a.pk, start=today, end=today) == 1
+    assert count(window=cast.window_a.pk, start="2000-01-01", end="2000-01-31") == 0
+    assert count(staff=cast.staff_a.pk) == Rating.objects.filter(staff=cast.staff_a).count()
+    for bad in ({"staff": "x"}, {"staff": "9" * 30}, {"window": "9" * 30}):
+        assert sup.get("/ratings/", bad).status_code == 422
 
 
 def test_scope_and_outsiders(cast):

@@ -50,15 +50,21 @@ def _int(value: str) -> int | None:
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise InvalidInput("编号应为整数", code="invalid_id") from exc
+    if not 0 < number < 2**62:
+        raise InvalidInput("编号超出范围", code="invalid_id")
+    return number
 
 
 def _filters(params) -> dict:
     today = timezone.localdate()
-    end = _day(params.get("to", ""), "截止日期") or today
-    start = _day(params.get("from", ""), "起始日期") or end - timedelta(days=DEFAULT_DAYS - 1)
+    # from/to, or start/end as the statistics pages link here
+    end = _day(params.get("to") or params.get("end", ""), "截止日期") or today
+    start = _day(params.get("from") or params.get("start", ""), "起始日期") or end - timedelta(
+        days=DEFAULT_DAYS - 1
+    )
     if start > end:
         raise InvalidInput("起始日期不能晚于截止日期", code="invalid_period")
     if (end - start).days > 366:
@@ -76,7 +82,8 @@ def _filters(params) -> dict:
         "level": level,
         "department": _int(params.get("department", "")),
         "hall": _int(params.get("hall", "")),
-        "window": (params.get("window") or "").strip()[:40],
+        "window": (params.get("window") or "").strip()[:40],  # a window's code, or its id
+        "staff": _int(params.get("staff", "")),
         "device": (params.get("device") or "").strip()[:64],
     }
 
@@ -96,7 +103,10 @@ def _apply(qs, f: dict):
     if f["hall"]:
         qs = qs.filter(hall_id=f["hall"])
     if f["window"]:
-        qs = qs.filter(window__code=f["window"])
+        window = f["window"]
+        qs = qs.filter(window_id=_int(window)) if window.isdigit() else qs.filter(window__code=window)
+    if f["staff"]:
+        qs = qs.filter(staff_id=f["staff"])
     if f["device"]:
         qs = qs.filter(device_id=f["device"])
     return qs
