@@ -170,3 +170,26 @@ def test_my_cases_by_phone_and_session_expiry(cast, client):
     s.save()
     assert client.get("/my/")["Location"] == "/my/login/"
     assert client.post("/my/verify/", {"code": "123456"})["Location"] == "/my/login/"
+
+
+def test_housekeeping_deletes_spent_throttles_and_codes_only(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.channels.models import Throttle, VerificationCode
+    from haocha.channels.throttle import channels_housekeeping
+
+    now = timezone.now()
+    Throttle.objects.create(key="old", window_start=now - timedelta(days=2), count=3)
+    Throttle.objects.create(key="fresh", window_start=now - timedelta(minutes=5), count=1)
+    for label, expires in (("old", now - timedelta(days=2)), ("fresh", now + timedelta(minutes=5))):
+        VerificationCode.objects.create(
+            purpose=VerificationCode.Purpose.TERMINAL,
+            subject_kind="id",
+            subject_hash=label,
+            expires_at=expires,
+        )
+    assert channels_housekeeping() == {"throttles": 1, "codes": 1}
+    assert list(Throttle.objects.values_list("key", flat=True)) == ["fresh"]
+    assert list(VerificationCode.objects.values_list("subject_hash", flat=True)) == ["fresh"]

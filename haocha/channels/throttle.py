@@ -47,3 +47,16 @@ def throttle_count(key: str, *, seconds: int) -> int:
     if row is None or row.window_start <= timezone.now() - timedelta(seconds=seconds):
         return 0
     return row.count
+
+
+KEEP = timedelta(days=1)  # longer than any window a throttle or a code limit counts over (an hour)
+
+
+def channels_housekeeping(*, now=None) -> dict:
+    """Delete throttle counters and verification codes nobody can count or use any more."""
+    from haocha.channels.models import VerificationCode
+
+    cutoff = (now or timezone.now()) - KEEP
+    throttles, _ = Throttle.objects.filter(window_start__lt=cutoff).delete()
+    codes, _ = VerificationCode.objects.filter(expires_at__lt=cutoff).delete()
+    return {"throttles": throttles, "codes": codes}

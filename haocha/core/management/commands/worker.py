@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from haocha.analytics.services import rollups_apply
+from haocha.channels.throttle import channels_housekeeping
 from haocha.core.outbox import outbox_process
 from haocha.evaluations.defaults import default_ratings_sweep
 from haocha.integrations.sms.invitations import sms_sweep
@@ -60,3 +61,4 @@ class Command(BaseCommand):
         defaults = default_ratings_sweep()
         if defaults["created"]:
             self.stdout.write(f"系统默认评价：生成 {defaults['created']}")
+        channels_housekeeping()  # spent throttle counters and verification codes
