@@ -37,7 +37,7 @@
       if (!data.length) return null;
       return {
         tooltip: {trigger: "axis"},
-        grid: {left: 110, right: 30, top: 10, bottom: 30},
+        grid: {left: 10, right: 30, top: 10, bottom: 30, containLabel: true},
         xAxis: {type: "value"},
         yAxis: {type: "category", inverse: true, data: data.map(function (d) { return d.name; })},
         series: [{type: "bar", data: data.map(function (d) { return d.value; }), itemStyle: {color: "#b71c1c"}}]
@@ -48,9 +48,10 @@
       return {
         tooltip: {trigger: "axis"},
         legend: {data: ["排名得分", "满意度得分"]},
-        grid: {left: 220, right: 30, top: 30, bottom: 30},
+        grid: {left: 10, right: 30, top: 30, bottom: 30, containLabel: true},
         xAxis: {type: "value", min: function (v) { return Math.floor(v.min - 1); }},
-        yAxis: {type: "category", inverse: true, data: data.labels},
+        yAxis: {type: "category", inverse: true, data: data.labels,
+                axisLabel: {width: 260, overflow: "truncate"}},
         series: [
           {name: "排名得分", type: "bar", data: data.smoothed, itemStyle: {color: "#b71c1c"}},
           {name: "满意度得分", type: "bar", data: data.score, itemStyle: {color: "#90a4ae"}}
