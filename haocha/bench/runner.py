@@ -112,10 +112,14 @@ def bench_database(database_url: str | None, workdir: Path, keep: bool):
         files = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
         for f in files:
             f.unlink(missing_ok=True)
+        failed = False
         try:
             yield database_url
+        except BaseException:
+            failed = True  # like the run's directory, a failed run's database stays for inspection
+            raise
         finally:
-            if not keep:
+            if not keep and not failed:
                 for f in files:
                     f.unlink(missing_ok=True)
         return
