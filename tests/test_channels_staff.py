@@ -2,6 +2,7 @@
 refused), the 评价渠道 page, QR codes as PNG and SVG, the A5 stand sign and the 办结通知."""
 
 import uuid
+from unittest import mock
 
 import pytest
 import qrcode
@@ -142,9 +143,11 @@ def test_window_and_case_qr_codes(cast):
     )  # encodes the window's signed page
     svg = clerk.get(f"/channels/windows/{cast.window_a.code}/qr.svg")
     assert svg["Content-Type"] == "image/svg+xml" and svg.content.decode().lstrip().startswith("<?xml")
-    assert clerk.get(f"/channels/cases/{case.case_no}/qr.png").content == _qr_matrix_png(
-        links.rating_link_url(case, channel="qrcode")
-    )
+    # the case link is signed with a timestamp: the page and the expected code must share the second
+    with mock.patch("django.core.signing.time.time", return_value=1_800_000_000.0):
+        assert clerk.get(f"/channels/cases/{case.case_no}/qr.png").content == _qr_matrix_png(
+            links.rating_link_url(case, channel="qrcode")
+        )
     assert clerk.get(f"/channels/cases/{case.case_no}/qr.svg").status_code == 200
     outsider = logged_in(cast.outsider)
     assert outsider.get(f"/channels/windows/{cast.window_a.code}/qr.png").status_code == 404
