@@ -5,6 +5,7 @@ message id, raises PermanentError for a text that can never be sent as it is (th
 any other exception for a transient failure (the outbox retries with backoff).
 """
 
+import abc
 import json
 import re
 import threading
@@ -23,10 +24,12 @@ _lock = threading.Lock()
 _PHONE_IN_TEXT = re.compile(r"1[3-9]\d{9}")
 
 
-class SmsBackend:
+class SmsBackend(abc.ABC):
+    """What every sender implements (FileBackend, HttpBackend); a configured class without it fails to load."""
+
+    @abc.abstractmethod
     def send(self, *, phone: str, text: str, key: str) -> str:
         """Send one text; return the provider's message id. Raise to have the outbox retry."""
-        raise NotImplementedError
 
 
 class FileBackend(SmsBackend):
