@@ -48,7 +48,7 @@ def database_from_url(url: str, base_dir) -> dict:
         if not os.path.isabs(path):
             path = os.path.join(base_dir, path)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "haocha.core.sqlite",  # Django's, with writers queued on a file lock
             "NAME": path,
             # Keep each worker's connection: opening one costs the PRAGMAs, and closing the last one
             # checkpoints and removes the WAL -- about 4 ms of every request.

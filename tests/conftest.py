@@ -1,6 +1,10 @@
+import contextlib
+import os
+
 import pytest
 
 from haocha.accounts.access import clear_actor_cache
+from haocha.core import groupcommit
 from haocha.evaluations.policy import clear_policy_caches
 from haocha.workorders.services import clear_order_policy_cache
 from tests.factories import build_cast
@@ -21,6 +25,7 @@ def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()
     clear_order_policy_cache()
+    groupcommit.stop()  # its writer's connection must not outlive the test (or the test database)
 
 
 @pytest.fixture
@@ -66,3 +71,37 @@ def api_for(client):
         return Api(c, key)
 
     return make
+
+
+@contextlib.contextmanager
+def connection_kept():
+    """Calls through haocha.wsgi.application inside a test's transaction: the application must not close
+    the test's connection at a request's start or end (Django's own test client disconnects the same
+    handlers around each of its requests, and connects them again afterwards)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def wsgi_keep_connection():
+    with connection_kept():
+        yield
+
+
+def url_of_test_database() -> str:
+    """The test database as a DATABASE_URL, for server and worker processes of a test's own."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{os.path.abspath(s['NAME'])}"
+    password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

@@ -10,21 +10,12 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
 
 @pytest.fixture
-def api_key(db):
-    """A cast to call with; the WSGI app must not close the test's connection at each request end
-    (Django's own test client disconnects the same signal handlers)."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
+def api_key(db, wsgi_keep_connection):
     from tests.factories import build_cast, finished_case
 
     cast = build_cast()
     finished_case(cast, "FUZZ-1")
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield cast.key_city
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    return cast.key_city
 
 
 @schema.parametrize()

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from haocha.accounts.access import actor_for_user
 from haocha.channels import devices, duty, links
@@ -23,6 +23,7 @@ from haocha.evaluations.models import Rating
 from haocha.workorders.models import WorkOrder
 from tests.browser import chromium, login, new_page, screenshot
 from tests.channel_helpers import clerk_is_staff, sent_codes
+from tests.conftest import url_of_test_database
 from tests.factories import PASSWORD, build_cast, finished_case, resident_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -46,15 +47,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def database_url() -> str:
-    """The test database, for a server process of our own."""
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
 class ProductionServer:
     """`haocha serve` (granian) in its own process group, stopped and started again on the same port."""
 
@@ -64,7 +56,7 @@ class ProductionServer:
         self.proc = None
         ARTIFACTS.mkdir(exist_ok=True)
         self.log = open(ARTIFACTS / "channels-server.log", "ab")  # noqa: SIM115  closed in stop()
-        self.env = {**os.environ, "DATABASE_URL": database_url(), "HAOCHA_LOG_LEVEL": "ERROR"}
+        self.env = {**os.environ, "DATABASE_URL": url_of_test_database(), "HAOCHA_LOG_LEVEL": "ERROR"}
 
     def start(self):
         haocha = str(Path(sys.executable).parent / "haocha")

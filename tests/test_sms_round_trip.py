@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -22,25 +21,18 @@ from haocha.evaluations.models import Rating
 from haocha.integrations.sms.invitations import sms_sweep
 from haocha.integrations.sms.models import SmsInvitation, SmsMessage, SmsOptOut
 from haocha.workorders.models import WorkOrder
-from tests.conftest import Api
+from tests.conftest import Api, url_of_test_database
 from tests.factories import build_cast
 from tests.sms_helpers import GATEWAY_KEY, PHONE, SECRET, Gateway, register_case, use_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def database_url() -> str:
-    d = connection.settings_dict
-    if d["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{os.path.abspath(d['NAME'])}"
-    return f"postgres://{d['USER']}:{d['PASSWORD']}@{d['HOST']}:{d['PORT']}/{d['NAME']}"
-
-
 def run_worker(gateway: Gateway) -> str:
     """`haocha worker --once` as its own process on the test database, sending through the gateway."""
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url(),
+        DATABASE_URL=url_of_test_database(),
         HAOCHA_SMS_BACKEND="haocha.integrations.sms.backends.HttpBackend",
         HAOCHA_SMS_HTTP_URL=gateway.url + "/send",
         HAOCHA_SMS_HTTP_KEY=GATEWAY_KEY,

@@ -169,6 +169,16 @@ def test_repeated_bad_ratings_on_one_window_are_flagged(cast):
     assert "重复差评" in board and cast.window_a.name in board
 
 
+def test_a_later_bad_rating_joins_the_flag_of_its_period(cast):
+    for i in range(4):
+        with frozen(sh(2026, 11, 2 + i, 10, 0)):
+            bad_rating(cast, f"TT-6b-{i}", seq=20 + i, window=cast.window_a)
+    flag = RepeatFlag.objects.get(subject="window")
+    assert flag.count == 4
+    assert flag.orders.count() == 4
+    assert WorkOrder.objects.filter(repeat_flag=True).count() == 4
+
+
 def test_entering_a_missing_year_recomputes_open_deadlines(
     cast, tmp_path, django_capture_on_commit_callbacks
 ):

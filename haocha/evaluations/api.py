@@ -3,6 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
+import orjson
 from django.http import HttpResponse
 from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
@@ -194,6 +195,11 @@ def _level_from(payload: RatingIn) -> lv.Level:
 
 
 def _to_input(request, payload: RatingIn) -> RatingInput:
+    return rating_input(payload, request.META.get("REMOTE_ADDR"), request.headers.get("Idempotency-Key", ""))
+
+
+def rating_input(payload: RatingIn, remote_addr: str | None, idempotency_header: str) -> RatingInput:
+    """The service's input from a validated request body, its caller's address and Idempotency-Key header."""
     level = _level_from(payload)
     try:
         indicators = {code: lv.parse_level(value) for code, value in payload.indicators.items()}
@@ -213,31 +219,38 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
         if ev
         else None,
         rated_at=aware(payload.rated_at),
-        client_ip=str(payload.client_ip) if payload.client_ip else request.META.get("REMOTE_ADDR"),
+        client_ip=str(payload.client_ip) if payload.client_ip else remote_addr,
         device_id=payload.device_id,
         region_code=payload.region_code,
-        idempotency_key=request.headers.get("Idempotency-Key", "") or payload.idempotency_key,
+        idempotency_key=idempotency_header or payload.idempotency_key,
     )
 
 
-def _answer(response: HttpResponse, rating: Rating, created: bool):
+def answer_body(rating: Rating, created: bool) -> bytes:
+    """The 201 body, serialised directly (the RatingOut shape, as the tests check): validating the response
+    cost the intake a tenth of its time."""
+    return orjson.dumps(rating_out(rating, fresh=created))
+
+
+def _answer(rating: Rating, created: bool) -> HttpResponse:
+    answer = HttpResponse(answer_body(rating, created), status=201, content_type="application/json")
     if not created:
-        response["Idempotent-Replayed"] = "true"
-    return Status(201, rating_out(rating, fresh=created))
+        answer["Idempotent-Replayed"] = "true"
+    return answer
 
 
 @router.post("", response={201: RatingOut}, summary="提交评价（各渠道统一入口，重试返回原结果）")
-def submit_rating(request, payload: RatingIn, response: HttpResponse):
+def submit_rating(request, payload: RatingIn):
     rating, created = rating_submit(actor=request.auth, data=_to_input(request, payload))
-    return _answer(response, rating, created)
+    return _answer(rating, created)
 
 
 @router.post("/follow-up", response={201: RatingOut}, summary="追评（每笔办件一次，在追评期限内）")
-def submit_follow_up(request, payload: FollowUpIn, response: HttpResponse):
+def submit_follow_up(request, payload: FollowUpIn):
     rating, created = rating_follow_up(
         actor=request.auth, case_no=payload.case_no, data=_to_input(request, payload)
     )
-    return _answer(response, rating, created)
+    return _answer(rating, created)
 
 
 @router.get("", response=list[RatingOut], summary="按办件查询评价（首次评价与追评）")

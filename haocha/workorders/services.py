@@ -447,12 +447,34 @@ def _check_repeats(order: WorkOrder, rating: Rating, policy: OrderPolicy, now: d
     """重复差评: flag a window, staff member or item whose 差评 reach the threshold within the period."""
     since = now - timedelta(days=policy.repeat_window_days)
     subjects = [
-        (RepeatFlag.Subject.WINDOW, rating.window_id, "window_id"),
-        (RepeatFlag.Subject.STAFF, rating.staff_id, "staff_id"),
-        (RepeatFlag.Subject.ITEM, rating.item_id, "item_id"),
+        (subject, subject_id, field)
+        for subject, subject_id, field in (
+            (RepeatFlag.Subject.WINDOW, rating.window_id, "window_id"),
+            (RepeatFlag.Subject.STAFF, rating.staff_id, "staff_id"),
+            (RepeatFlag.Subject.ITEM, rating.item_id, "item_id"),
+        )
+        if subject_id is not None
     ]
+    if not subjects:
+        return
+    wanted = Q()
+    for subject, subject_id, _field in subjects:
+        wanted |= Q(subject=subject, subject_id=subject_id)
+    flagged = {}
+    for flag in RepeatFlag.objects.filter(wanted, flagged_at__gte=since).order_by("-flagged_at"):
+        flagged.setdefault((flag.subject, flag.subject_id), flag)
+    if flagged:
+        # Already flagged in this period: this order joins those flags, in a constant number of queries
+        # however many orders a flag holds (a busy item can have thousands).
+        flag_ids = [f.pk for f in flagged.values()]
+        RepeatFlag.objects.filter(pk__in=flag_ids).update(count=F("count") + 1)
+        through = RepeatFlag.orders.through
+        through.objects.bulk_create(
+            [through(repeatflag_id=pk, workorder_id=order.pk) for pk in flag_ids], ignore_conflicts=True
+        )
+        WorkOrder.objects.filter(pk=order.pk).update(repeat_flag=True)
     for subject, subject_id, field in subjects:
-        if subject_id is None:
+        if (subject, subject_id) in flagged:
             continue
         orders = list(
             WorkOrder.objects.filter(
@@ -463,29 +485,23 @@ def _check_repeats(order: WorkOrder, rating: Rating, policy: OrderPolicy, now: d
         )
         if len(orders) < policy.repeat_threshold:
             continue
-        flag = RepeatFlag.objects.filter(
-            subject=subject, subject_id=subject_id, flagged_at__gte=since
-        ).first()
-        if flag is None:
-            label = str(getattr(rating, subject))
-            flag = RepeatFlag.objects.create(
-                subject=subject,
-                subject_id=subject_id,
-                subject_label=label[:200],
-                count=len(orders),
-                window_start=since,
-                flagged_at=now,
-            )
-            _notify(
-                order,
-                key=f"repeat-{subject}-{subject_id}",
-                title=f"重复差评：{flag}",
-                body="请组织抽查",
-                org_ids=[order.department_id],
-                roles=SUPERVISOR_ROLES,
-            )
-        else:
-            RepeatFlag.objects.filter(pk=flag.pk).update(count=len(orders))
+        label = str(getattr(rating, subject))
+        flag = RepeatFlag.objects.create(
+            subject=subject,
+            subject_id=subject_id,
+            subject_label=label[:200],
+            count=len(orders),
+            window_start=since,
+            flagged_at=now,
+        )
+        _notify(
+            order,
+            key=f"repeat-{subject}-{subject_id}",
+            title=f"重复差评：{flag}",
+            body="请组织抽查",
+            org_ids=[order.department_id],
+            roles=SUPERVISOR_ROLES,
+        )
         flag.orders.add(*orders)
         WorkOrder.objects.filter(pk__in=orders).update(repeat_flag=True)
 

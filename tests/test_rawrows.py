@@ -1,0 +1,83 @@
+"""The intake's hand-written row access stores and reads exactly what the ORM would."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from haocha.accounts.access import Actor
+from haocha.catalogue.models import Case
+from haocha.catalogue.selectors import get_case_for_actor, get_case_for_rating
+from haocha.core.rawrows import insert_new
+from haocha.evaluations.levels import Level
+from haocha.evaluations.models import IndicatorSet, Rating
+from tests.factories import build_cast, finished_case
+
+pytestmark = pytest.mark.django_db
+
+
+def _rating(cast, **over) -> Rating:
+    fields = dict(
+        kind=Rating.Kind.FIRST,
+        department=cast.dept_a,
+        hall=cast.hall,
+        window=cast.window_a,
+        staff=cast.staff_a,
+        item=cast.item_a,
+        region=cast.city,
+        level=Level.DISSATISFIED,  # a str enum member: converted, not passed through
+        is_bad=True,
+        indicator_levels={"overall": "dissatisfied", "attitude": "very_dissatisfied"},
+        reason_codes=["ON401", "ON402"],
+        comment="窗口人员态度差，“一次办好”没做到",
+        indicator_set=IndicatorSet.objects.get(code="online", is_active=True),
+        channel="pc",
+        evaluator_type="1",
+        evaluator_name="张三",
+        evaluator_id_masked="430***********0016",
+        evaluator_phone_masked="138****5678",
+        rated_at=datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=UTC),
+        client_ip="2001:db8::1",
+        device_id="TAB-001",
+        idempotency_scope="client:1",
+        idempotency_key=str(uuid.uuid4()),
+    )
+    fields.update(over)
+    return Rating(**fields)
+
+
+def _stored(pk) -> dict:
+    row = Rating.objects.filter(pk=pk).values().get()
+    for name in ("id", "public_id", "received_at", "idempotency_key"):
+        row.pop(name)
+    return row
+
+
+def test_insert_new_stores_what_save_stores():
+    cast = build_cast()
+    by_orm = _rating(cast)
+    by_orm.save()
+    by_hand = _rating(cast)
+    insert_new(by_hand)
+    assert by_hand.pk and not by_hand._state.adding
+    assert Rating.objects.get(pk=by_hand.pk).public_id == by_hand.public_id
+    assert Rating.objects.get(pk=by_hand.pk).received_at is not None  # auto_now_add ran
+    assert _stored(by_hand.pk) == _stored(by_orm.pk)
+    # empty values (a blank IP is stored as NULL, as the ORM does)
+    blank_orm, blank_hand = _rating(cast, client_ip="", comment=""), _rating(cast, client_ip="", comment="")
+    blank_orm.save()
+    insert_new(blank_hand)
+    assert _stored(blank_hand.pk) == _stored(blank_orm.pk)
+    assert _stored(blank_hand.pk)["client_ip"] is None
+
+
+def test_case_for_rating_reads_what_the_orm_reads():
+    cast = build_cast()
+    finished_case(cast, "RAW-1", window=cast.window_a)
+    actor = Actor(label="测试", all_access=True)
+    fast = get_case_for_rating(actor, "RAW-1")
+    slow = get_case_for_actor(actor, "RAW-1")
+    for field in Case._meta.concrete_fields:
+        assert getattr(fast, field.attname) == getattr(slow, field.attname), field.name
+    assert fast.region == slow.region and fast.region.path == slow.region.path
+    assert fast.finished_at.tzinfo is not None

@@ -1,0 +1,75 @@
+"""SQLite write transactions queue on the writer lock file: a waiter gets in as soon as the holder
+commits, and gives up with "database is locked" after the connection's timeout."""
+
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from haocha.organisations.models import Region
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only"),
+]
+
+
+def _holder(locked: threading.Event, release: threading.Event):
+    try:
+        with transaction.atomic():
+            Region.objects.create(code="439997001000", name="持锁", level=Region.Level.STREET)
+            locked.set()
+            release.wait(timeout=30)
+    finally:
+        connection.close()
+
+
+def test_a_waiting_writer_gets_in_when_the_holder_commits():
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holder, args=(locked, release))
+    holder.start()
+    assert locked.wait(timeout=30)
+    entered = {}
+
+    def waiter():
+        try:
+            with transaction.atomic():
+                entered["at"] = time.monotonic()
+                Region.objects.create(code="439997002000", name="等待", level=Region.Level.STREET)
+        finally:
+            connection.close()
+
+    w = threading.Thread(target=waiter)
+    w.start()
+    time.sleep(0.3)
+    assert "at" not in entered  # still queued behind the holder
+    released_at = time.monotonic()
+    release.set()
+    holder.join(timeout=30)
+    w.join(timeout=30)
+    assert entered["at"] >= released_at
+    assert entered["at"] - released_at < 0.5  # handed over at once, not after a long busy-sleep
+    assert Region.objects.filter(code__startswith="439997").count() == 2
+
+
+def test_a_writer_gives_up_after_the_timeout():
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holder, args=(locked, release))
+    holder.start()
+    assert locked.wait(timeout=30)
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    options["timeout"] = 0.3
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
+            Region.objects.create(code="439997003000", name="超时", level=Region.Level.STREET)
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        options["timeout"] = saved
+        release.set()
+        holder.join(timeout=30)
+    # the refused writer holds nothing: the next write goes through
+    with transaction.atomic():
+        Region.objects.create(code="439997004000", name="之后", level=Region.Level.STREET)
