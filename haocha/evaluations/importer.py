@@ -6,12 +6,14 @@ import hmac
 import ipaddress
 import os
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,7 @@ from haocha.organisations.models import Region, Staff, Window
 DEFAULT_BATCH = 5000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # the intake's floor for a rating time
 _IN_CHUNK = 5000  # values per IN (...) list; far below SQLite's 32766 variables
+_SQLITE_ROWS_PER_INSERT = 800  # rows per multi-row INSERT on SQLite (bounded by its variable limit)
 _COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T?(\d{2})(\d{2})(\d{2})$")
 _REASON_SPLIT = re.compile(r"[,，;；|、\s]+")
 _CHANNEL_WORDS = {c.label: c.value for c in Channel}
@@ -513,6 +516,18 @@ class RatingImporter:
         # PostgreSQL: COPY is about twice as fast as a pipelined executemany for this table.
         self.sql_copy = f"COPY {rating_table} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
         self.use_copy = conn.vendor == "postgresql"
+        # SQLite: one multi-row INSERT per few hundred rows instead of one statement per row. Each
+        # statement with a trigger opens a statement journal and re-journals the pages it touches; a
+        # multi-row statement pays that once (about 2.5x faster with the analytics trigger, which still
+        # fires for every row).
+        self.sqlite_insert_head = f"INSERT INTO {rating_table} ({', '.join(qn(c) for c in columns)}) VALUES "
+        self.sqlite_row_marks = "(" + ", ".join(["?"] * len(columns)) + ")"
+        self.sqlite_rows_per_insert = 1
+        if conn.vendor == "sqlite":
+            conn.ensure_connection()
+            limit = conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self.sqlite_rows_per_insert = max(1, min(_SQLITE_ROWS_PER_INSERT, limit // len(columns)))
+        self._sqlite_inserts: dict[int, str] = {}
         self.new_public_id = _make_public_id_factory(conn.features.has_native_uuid_field)
         if conn.vendor == "sqlite":
             tz = conn.timezone
@@ -757,6 +772,17 @@ class RatingImporter:
             with cursor.cursor.copy(self.sql_copy) as copy:
                 for row in rows:
                     copy.write_row(row)
+        elif self.vendor == "sqlite":
+            raw = self.connection.connection
+            step = self.sqlite_rows_per_insert
+            with self.connection.wrap_database_errors:
+                for i in range(0, len(rows), step):
+                    chunk = rows[i : i + step]
+                    sql = self._sqlite_inserts.get(len(chunk))
+                    if sql is None:
+                        sql = self.sqlite_insert_head + ", ".join([self.sqlite_row_marks] * len(chunk))
+                        self._sqlite_inserts[len(chunk)] = sql
+                    raw.execute(sql, list(chain.from_iterable(chunk)))
         else:
             cursor.executemany(self.sql_insert, rows)
 
