@@ -516,3 +516,43 @@ def test_a_failing_batch_leaves_nothing_behind(cast, tmp_path, monkeypatch):
     monkeypatch.undo()
     again = import_ratings(path, batch=2)
     assert again.imported == 2 and again.duplicates == 2
+
+
+def test_several_insert_statements_per_batch_and_every_row_queued_for_the_rollups(
+    cast, tmp_path, monkeypatch
+):
+    from haocha.analytics.models import RatingPending
+    from haocha.evaluations import importer
+
+    monkeypatch.setattr(importer, "_SQLITE_ROWS_PER_INSERT", 3)  # 8 first ratings: 3 + 3 + 2 rows
+    for i in range(1, 9):
+        finished_case(cast, f"MR-{i}", seq=i)
+    hour, now = compact(timedelta(hours=1)), compact(timedelta(minutes=1))
+    lines = [
+        {
+            "projectNo": f"MR-{i}",
+            "pf": "1",
+            "satisfaction": 5 - i % 2,
+            "assessTime": hour,
+            "submissionId": f"mr-{i}",
+        }
+        for i in range(1, 9)
+    ] + [
+        {"projectNo": f"MR-{i}", "pf": "1", "satisfaction": 5, "assessNumber": 2, "assessTime": now}
+        for i in (2, 5, 7)
+    ]
+    RatingPending.objects.all().delete()
+    summary = import_ratings(write_jsonl(tmp_path / "mr.jsonl", lines), batch=100)
+    assert (summary.imported, summary.rejected) == (11, 0)
+    ratings = Rating.objects.filter(case__case_no__startswith="MR-")
+    assert ratings.count() == 11
+    assert sorted(RatingPending.objects.values_list("rating_id", flat=True)) == sorted(
+        ratings.values_list("pk", flat=True)
+    )
+    for rating in ratings.filter(kind=2).select_related("first_rating", "case"):
+        assert rating.first_rating.case_id == rating.case_id and rating.first_rating.kind == 1
+    assert {r.case.case_no: r.level for r in ratings.filter(kind=1).select_related("case")}[
+        "MR-3"
+    ] == "satisfied"
+    again = import_ratings(tmp_path / "mr.jsonl", batch=100)
+    assert (again.imported, again.duplicates) == (0, 11)

@@ -6,12 +6,14 @@ import hmac
 import ipaddress
 import os
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,7 @@ from haocha.organisations.models import Region, Staff, Window
 DEFAULT_BATCH = 5000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # the intake's floor for a rating time
 _IN_CHUNK = 5000  # values per IN (...) list; far below SQLite's 32766 variables
+_SQLITE_ROWS_PER_INSERT = 800  # rows per multi-row INSERT on SQLite (bounded by its variable limit)
 _COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T?(\d{2})(\d{2})(\d{2})$")
 _REASON_SPLIT = re.compile(r"[,，;；|、\s]+")
 _CHANNEL_WORDS = {c.label: c.value for c in Channel}
@@ -220,7 +223,8 @@ def parse_time(text: str, label: str) -> datetime:
     m = _COMPACT_TIME.match(text)
     try:
         if m:
-            value = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - made aware below
+            y, mo, d, hh, mm, ss = map(int, m.groups())
+            return datetime(y, mo, d, hh, mm, ss, tzinfo=_local_tz())
         else:
             value = datetime.fromisoformat(text.replace("/", "-"))
     except ValueError as exc:
@@ -354,25 +358,33 @@ class _Parsed:
     )
 
 
-def _parse_rating(line: int, rec: dict) -> _Parsed:
-    p = _Parsed()
-    p.line, p.record = line, rec
-    p.case_no = _text(rec, "projectNo")
-    if not p.case_no:
-        raise RecordError("case_no_required", "须提供办件编号（projectNo）；“一次一评”窗口评价不支持批量导入")
-    number = _text(rec, "assessNumber") or "1"
-    if number == "1":
-        p.kind = _FIRST
-    elif number == "2":
-        p.kind = _FOLLOW_UP
-    else:
-        raise RecordError(
-            "invalid_assess_number", f"评价次数 assessNumber“{number}”无效（1 首次评价，2 追评）"
-        )
-    p.channel_text = _text(rec, "pf")
-    if not p.channel_text:
-        raise RecordError("unknown_channel", "须提供评价渠道（pf）")
-    satisfaction, word = _text(rec, "satisfaction"), _text(rec, "level")
+# The text fields of a rating record, read in one pass (each as _text would give it).
+_RATING_TEXT_FIELDS = (
+    "projectNo",
+    "assessNumber",
+    "pf",
+    "satisfaction",
+    "level",
+    "writingEvaluation",
+    "assessTime",
+    "userProp",
+    "userName",
+    "certKey",
+    "mobile",
+    "windowCode",
+    "regionCode",
+    "staffNo",
+    "deviceId",
+    "clientIp",
+    "submissionId",
+)
+_levels_seen: dict[tuple, str] = {}  # (satisfaction, level word) -> level, for pairs that were valid
+
+
+def _level_of(satisfaction: str, word: str) -> str:
+    hit = _levels_seen.get((satisfaction, word))
+    if hit is not None:
+        return hit
     if not satisfaction and not word:
         raise RecordError("level_required", "须提供满意度 satisfaction（1 非常不满意 … 5 非常满意）或 level")
     try:
@@ -384,38 +396,82 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
             level = by_word
     except lv.UnknownLevel as exc:
         raise RecordError("unknown_level", f"无法识别的满意度等级：{exc}") from exc
-    p.level = level.value
+    if len(_levels_seen) < 1000:
+        _levels_seen[(satisfaction, word)] = level.value
+    return level.value
+
+
+def _parse_rating(line: int, rec: dict) -> _Parsed:
+    (
+        case_no,
+        number,
+        channel_text,
+        satisfaction,
+        word,
+        comment,
+        when,
+        ev_type,
+        ev_name,
+        ev_id,
+        ev_phone,
+        window_code,
+        region_code,
+        staff_no,
+        device_id,
+        ip,
+        key,
+    ) = [
+        v.strip() if v.__class__ is str else ("" if v is None else str(v).strip())
+        for v in map(rec.get, _RATING_TEXT_FIELDS)
+    ]
+    p = _Parsed()
+    p.line, p.record = line, rec
+    p.case_no = case_no
+    if not case_no:
+        raise RecordError("case_no_required", "须提供办件编号（projectNo）；“一次一评”窗口评价不支持批量导入")
+    if number == "1" or not number:
+        p.kind = _FIRST
+    elif number == "2":
+        p.kind = _FOLLOW_UP
+    else:
+        raise RecordError(
+            "invalid_assess_number", f"评价次数 assessNumber“{number}”无效（1 首次评价，2 追评）"
+        )
+    p.channel_text = channel_text
+    if not channel_text:
+        raise RecordError("unknown_channel", "须提供评价渠道（pf）")
+    p.level = _level_of(satisfaction, word)
     detail = rec.get("evalDetail")
     if isinstance(detail, list):
         codes = [str(c).strip() for c in detail]
+    elif detail is None or detail == "":
+        codes = ()
     else:
         codes = _REASON_SPLIT.split(_text(rec, "evalDetail"))
-    p.reasons = list(dict.fromkeys(c for c in codes if c))
-    p.comment = _text(rec, "writingEvaluation")
-    if len(p.comment) > MAX_COMMENT:
+    p.reasons = list(dict.fromkeys(c for c in codes if c)) if codes else []
+    p.comment = comment
+    if len(comment) > MAX_COMMENT:
         raise RecordError("comment_too_long", f"文字评价不能超过{MAX_COMMENT}字")
-    when = _text(rec, "assessTime")
     if not when:
         raise RecordError("rated_at_required", "须提供评价时间（assessTime）")
     p.rated_at = parse_time(when, "评价时间")
     if p.rated_at < EARLIEST:
         raise RecordError("invalid_time", f"评价时间 {when} 不合理（早于2000年）")
-    p.ev_type = _text(rec, "userProp")
-    p.ev_name = _text(rec, "userName")
-    p.ev_id = _text(rec, "certKey")
-    p.ev_phone = _text(rec, "mobile")
-    p.window_code = _text(rec, "windowCode")
-    p.region_code = _text(rec, "regionCode")
-    p.staff_no = _text(rec, "staffNo")
-    p.device_id = _text(rec, "deviceId")[:64]
-    ip = _text(rec, "clientIp")
+    p.ev_type = ev_type
+    p.ev_name = ev_name
+    p.ev_id = ev_id
+    p.ev_phone = ev_phone
+    p.window_code = window_code
+    p.region_code = region_code
+    p.staff_no = staff_no
+    p.device_id = device_id[:64]
     if ip:
         try:
             ip = str(ipaddress.ip_address(ip))
         except ValueError as exc:
             raise RecordError("invalid_client_ip", f"评价IP“{ip}”不是有效的 IP 地址") from exc
     p.client_ip = ip or None
-    p.key = _text(rec, "submissionId")[:64]
+    p.key = key[:64]
     return p
 
 
@@ -513,6 +569,18 @@ class RatingImporter:
         # PostgreSQL: COPY is about twice as fast as a pipelined executemany for this table.
         self.sql_copy = f"COPY {rating_table} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
         self.use_copy = conn.vendor == "postgresql"
+        # SQLite: one multi-row INSERT per few hundred rows instead of one statement per row. Each
+        # statement with a trigger opens a statement journal and re-journals the pages it touches; a
+        # multi-row statement pays that once (about 2.5x faster with the analytics trigger, which still
+        # fires for every row).
+        self.sqlite_insert_head = f"INSERT INTO {rating_table} ({', '.join(qn(c) for c in columns)}) VALUES "
+        self.sqlite_row_marks = "(" + ", ".join(["?"] * len(columns)) + ")"
+        self.sqlite_rows_per_insert = 1
+        if conn.vendor == "sqlite":
+            conn.ensure_connection()
+            limit = conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self.sqlite_rows_per_insert = max(1, min(_SQLITE_ROWS_PER_INSERT, limit // len(columns)))
+        self._sqlite_inserts: dict[int, str] = {}
         self.new_public_id = _make_public_id_factory(conn.features.has_native_uuid_field)
         if conn.vendor == "sqlite":
             tz = conn.timezone
@@ -757,6 +825,17 @@ class RatingImporter:
             with cursor.cursor.copy(self.sql_copy) as copy:
                 for row in rows:
                     copy.write_row(row)
+        elif self.vendor == "sqlite":
+            raw = self.connection.connection
+            step = self.sqlite_rows_per_insert
+            with self.connection.wrap_database_errors:
+                for i in range(0, len(rows), step):
+                    chunk = rows[i : i + step]
+                    sql = self._sqlite_inserts.get(len(chunk))
+                    if sql is None:
+                        sql = self.sqlite_insert_head + ", ".join([self.sqlite_row_marks] * len(chunk))
+                        self._sqlite_inserts[len(chunk)] = sql
+                    raw.execute(sql, list(chain.from_iterable(chunk)))
         else:
             cursor.executemany(self.sql_insert, rows)
 
