@@ -62,6 +62,7 @@ def database_from_url(url: str, base_dir) -> dict:
                     "PRAGMA busy_timeout=30000;"
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA cache_size=-65536;"
+                    "PRAGMA mmap_size=1073741824;"
                 ),
             },
             # A file (threads in concurrency tests share it), one per process so parallel runs never collide.

@@ -112,9 +112,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Ratings accepted at the same moment in one server process share one durable commit (core/groupcommit.py).
-HAOCHA_GROUP_COMMIT = env_bool("HAOCHA_GROUP_COMMIT", True)
-
 # Bulk API limit (cases per request).
 BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
 

@@ -4,7 +4,6 @@ import os
 import pytest
 
 from haocha.accounts.access import clear_actor_cache
-from haocha.core import groupcommit
 from haocha.evaluations.policy import clear_policy_caches
 from haocha.workorders.services import clear_order_policy_cache
 from tests.factories import build_cast
@@ -25,7 +24,6 @@ def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()
     clear_order_policy_cache()
-    groupcommit.stop()  # its writer's connection must not outlive the test (or the test database)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from haocha.catalogue.selectors import get_case_for_actor, get_case_for_rating
 from haocha.core import identity
 from haocha.core.audit import audit_record
 from haocha.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from haocha.core.groupcommit import run_grouped
 from haocha.core.models import AuditLog
 from haocha.core.rawrows import insert_new
 from haocha.evaluations.channels import (
@@ -225,15 +224,12 @@ def _find_replay(
 
 def _insert(actor: Actor, key: str, case: Case | None, kind: int, evaluator: _Evaluator, fields: dict):
     rating = Rating(**fields)
-
-    def write() -> Rating:
-        insert_new(rating)
-        work_order_for_rating(rating=rating, actor=actor)  # a 差评 becomes a work order in this transaction
-        return rating
-
     try:
-        # Committed together with the other ratings arriving at this moment; answered once durable.
-        run_grouped(write)
+        with transaction.atomic():
+            insert_new(rating)
+            work_order_for_rating(
+                rating=rating, actor=actor
+            )  # a 差评 becomes a work order in this transaction
         return rating, True
     except IntegrityError:
         existing = _find_replay(actor, key, case, kind, evaluator)

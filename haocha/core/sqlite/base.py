@@ -8,18 +8,50 @@ first takes an exclusive lock on `<database>-writer.lock`, which the kernel hand
 moment it is released, and lets it go at COMMIT or ROLLBACK. The lock changes who waits and how, not what
 SQLite guarantees: the database's own locking is still there underneath.
 
-The wait polls the lock with a short back-off (0.1 to 2 ms) up to the connection's `timeout`, after which
-it fails as SQLite would ("database is locked"), so a stuck writer cannot hang its waiters for ever.
+A waiter blocks on the lock for at most the connection's `timeout`, after which it fails as SQLite would
+("database is locked"), so a stuck writer cannot hang its waiters for ever. (A first version polled the
+lock with a 0.1-2 ms back-off: the lock then sat free between writers, and two server workers reached
+660 ratings/s.)
 """
 
 import fcntl
 import os
-import time
+import threading
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
-_MAX_SLEEP = 0.002
+
+def _wait_for_lock(fd: int, timeout: float) -> bool:
+    """Block on the lock (the kernel wakes the waiter the moment it is free) for at most `timeout` seconds.
+
+    The lock belongs to the open file, not to a thread, so a helper thread can wait for it on the caller's
+    behalf while the caller waits, with a timeout, for the helper. A helper that gets the lock after its
+    caller gave up lets it go at once.
+    """
+    got = threading.Event()
+    guard = threading.Lock()
+    abandoned = False
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # the connection was closed meanwhile
+            return
+        with guard:
+            if abandoned:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return
+            got.set()
+
+    threading.Thread(target=wait, name="sqlite-writer-lock", daemon=True).start()
+    if got.wait(timeout):
+        return True
+    with guard:
+        if got.is_set():
+            return True
+        abandoned = True
+    return False
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -40,21 +72,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if path is None:
                 return
             self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-        deadline = None
-        sleep = 0.0001
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + timeout
-                elif now > deadline:
-                    raise OperationalError("database is locked") from None
-                time.sleep(sleep)
-                sleep = min(sleep * 2, _MAX_SLEEP)
+        fd = self._lock_fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+            if not _wait_for_lock(fd, timeout):
+                raise OperationalError("database is locked") from None
         self._lock_held = True
 
     def _release_writer_lock(self) -> None:
