@@ -109,7 +109,7 @@ def bench_database(database_url: str | None, workdir: Path, keep: bool):
         path = Path(database_from_url(database_url, settings.BASE_DIR)["NAME"])
         if path.exists() and bench_dir() not in path.parents:
             raise BenchError(f"{path} 已存在且不在 {bench_dir()} 下，压测不会覆盖它")
-        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+        files = [path, *(Path(f"{path}-{end}") for end in ("wal", "shm", "journal", "writer.lock"))]
         for f in files:
             f.unlink(missing_ok=True)
         failed = False

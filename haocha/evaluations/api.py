@@ -134,15 +134,19 @@ class IdentityOut(Schema):
     phone: str
 
 
+_KIND_NAMES = dict(Rating.Kind.choices)
+_LEVEL_NAMES = dict(lv.Level.choices)
+
+
 def rating_out(r: Rating, *, fresh: bool = False) -> dict:
     reply = None if fresh else getattr(r, "reply", None)  # a rating just created has no reply yet
     return {
         "id": r.public_id,
         "case_no": r.case.case_no if r.case_id else None,
         "kind": r.kind,
-        "kind_name": r.get_kind_display(),
+        "kind_name": _KIND_NAMES.get(r.kind, str(r.kind)),
         "level": r.level,
-        "level_name": r.get_level_display(),
+        "level_name": _LEVEL_NAMES.get(r.level, r.level),
         "gbt_code": lv.to_gbt39046(r.level),
         "satisfaction": lv.to_satisfaction(r.level),
         "is_bad": r.is_bad,

@@ -91,7 +91,7 @@ def handle(environ, start_response, fallback):
     environ["wsgi.input"] = BytesIO(body)  # for the fallback, which reads it again
     if len(body) != length or b"\x00" in body or b"\\u0000" in body:
         return fallback(environ, start_response)
-    signals.request_started.send(sender=__name__, environ=environ)
+    signals.request_started.send(sender=__name__, environ=environ)  # connection upkeep, as Django does
     try:
         key = _api_key(environ)
         actor = actor_for_api_key(key) if key else None
@@ -119,7 +119,7 @@ def handle(environ, start_response, fallback):
         body = orjson.dumps({"code": "server_error", "message": "服务器内部错误，请稍后重试"})
         return _respond(start_response, 500, body)
     finally:
-        signals.request_finished.send(sender=__name__)  # connection upkeep, as after any request
+        signals.request_finished.send(sender=__name__)
 
 
 def _respond(start_response, status: int, body: bytes, extra: list | None = None):

@@ -77,8 +77,11 @@ class _Evaluator:
         return self.id_hash or self.phone_hash
 
 
+_CHANNELS = frozenset(Channel.values)  # Channel.values builds a new list at every use
+
+
 def _check_may_submit(actor: Actor, channel: str) -> None:
-    if channel not in Channel.values:
+    if channel not in _CHANNELS:
         raise InvalidInput(f"未知的评价渠道：{channel}", code="unknown_channel")
     if channel in SYSTEM_ONLY_CHANNELS:
         raise InvalidInput("系统默认评价只能由系统生成", code="channel_not_allowed")

@@ -14,12 +14,13 @@ lock with a 0.1-2 ms back-off: the lock then sat free between writers, and two s
 660 ratings/s.)
 """
 
+import contextlib
 import fcntl
 import os
 import threading
 
 from django.db import OperationalError
-from django.db.backends.sqlite3 import base
+from django.db.backends.sqlite3 import base, creation
 
 
 def _wait_for_lock(fd: int, timeout: float) -> bool:
@@ -54,7 +55,16 @@ def _wait_for_lock(fd: int, timeout: float) -> bool:
     return False
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    def _destroy_test_db(self, test_database_name, verbosity):
+        super()._destroy_test_db(test_database_name, verbosity)
+        if test_database_name and not self.is_in_memory_db(test_database_name):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(f"{test_database_name}-writer.lock")
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    creation_class = DatabaseCreation
     _lock_fd: int | None = None
     _lock_held = False
 
