@@ -1,6 +1,7 @@
 """The JSON API: one NinjaAPI, API-key or session callers, errors with a stable code and a Chinese message."""
 
 import orjson
+from django.conf import settings as django_settings
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -8,7 +9,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import BaseRenderer
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
-from haocha.accounts.access import Actor, actor_for_api_key, actor_for_user
+from haocha.accounts.access import Actor, actor_for_api_key, actor_for_user, presented_api_key
 from haocha.core.errors import DomainError
 
 
@@ -41,9 +42,10 @@ class StaffSessionAuth(SessionAuth):
     def __call__(self, request: HttpRequest):
         # A call that presents an API key is a system's: its key decides (401 when wrong). Without this, a
         # wrong key fell through to the session check and got "403 CSRF check Failed".
-        meta = request.META
-        if "HTTP_X_API_KEY" in meta or meta.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
+        if presented_api_key(request.META):
             return None
+        if django_settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None  # no credentials at all: 401, not the CSRF check of a session that is not there
         return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:

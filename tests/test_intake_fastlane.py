@@ -21,14 +21,21 @@ def door(cast, client):
     """post(door, body, headers) -> (status, json, headers) through 'ninja' (test client) or 'wsgi'."""
     wsgi = WsgiClient(application)
 
-    def post(which, body, headers=None, raw=None):
+    def post(which, body, headers=None, raw=None, content_type="application/json"):
         headers = {"X-Api-Key": cast.key_a, **(headers or {})}
         data = raw if raw is not None else json.dumps(body)
         if which == "ninja":
-            r = client.post("/api/ratings", data, content_type="application/json", headers=headers)
+            r = client.post("/api/ratings", data, content_type=content_type, headers=headers)
             return r.status_code, _json(r.content), r.headers
+        host = headers.pop("Host", None)
         with connection_kept():
-            r = wsgi.post("/api/ratings", data=data, headers=headers, content_type="application/json")
+            r = wsgi.post(
+                "/api/ratings",
+                data=data,
+                headers=headers,
+                content_type=content_type,
+                environ_overrides={"HTTP_HOST": host} if host else None,
+            )
         return r.status_code, _json(r.get_data()), r.headers
 
     return post
@@ -124,3 +131,41 @@ def test_an_outsiders_key_cannot_rate_through_the_fast_lane(cast, door, submits)
     status, answer, _ = door("wsgi", {"case_no": "FL-7", "channel": "pc", "level": "satisfied"})
     assert status == 404 and answer["code"] == "case_not_found"
     assert len(submits) == 1
+
+
+def test_an_error_answer_has_the_same_content_type(cast, door):
+    body = {"case_no": "NOPE-2", "channel": "pc", "level": "satisfied"}
+    answers = [door(which, body) for which in ("ninja", "wsgi")]
+    assert answers[0][0] == answers[1][0] == 404
+    assert answers[0][2]["Content-Type"] == answers[1][2]["Content-Type"]
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer {key}", "bearer {key}", "Bearer  {key}", "Basic {key}"], ids=str
+)
+def test_a_bearer_key_is_read_as_the_api_reads_it(cast, door, authorization):
+    finished_case(cast, "FL-6", seq=6)
+    finished_case(cast, "FL-5", seq=5)
+    header = {"X-Api-Key": "", "Authorization": authorization.format(key=cast.key_a)}
+    answers = [
+        door(which, {"case_no": case_no, "channel": "pc", "level": "satisfied"}, headers=header)
+        for which, case_no in (("ninja", "FL-6"), ("wsgi", "FL-5"))
+    ]
+    assert answers[0][0] == answers[1][0], answers
+
+
+def test_a_host_not_allowed_is_refused_alike(cast, door, submits):
+    finished_case(cast, "FL-4", seq=4)
+    body = {"case_no": "FL-4", "channel": "pc", "level": "satisfied"}
+    answers = [door(which, body, headers={"Host": "evil.example"}) for which in ("ninja", "wsgi")]
+    assert answers[0][0] == answers[1][0] == 400
+    assert not submits
+
+
+def test_another_content_type_goes_the_long_way(cast, door, submits):
+    finished_case(cast, "FL-3", seq=3)
+    raw = json.dumps({"case_no": "FL-3", "channel": "pc", "level": "satisfied", "comment": "%00"}).encode()
+    ct = "application/x-www-form-urlencoded"
+    answers = [door(which, None, raw=raw, content_type=ct) for which in ("ninja", "wsgi")]
+    assert answers[0][0] == answers[1][0] == 422 and answers[1][1]["code"] == "invalid_character"
+    assert not submits

@@ -73,3 +73,44 @@ def test_a_writer_gives_up_after_the_timeout():
     # the refused writer holds nothing: the next write goes through
     with transaction.atomic():
         Region.objects.create(code="439997004000", name="之后", level=Region.Level.STREET)
+
+
+def _lock_is_free(path: str) -> bool:
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # releases it, if it was taken here
+    return True
+
+
+def test_a_late_abandoned_wait_does_not_release_a_later_holder():
+    """A timed-out wait's helper gets the lock after its caller gave up: it must let go of its own lock
+    only, never the one the same connection took since (flock locks belong to the open file)."""
+    path = connection._lock_path()
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holder, args=(locked, release))
+    holder.start()
+    assert locked.wait(timeout=30)
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    try:
+        options["timeout"] = 0.2
+        with pytest.raises(OperationalError), transaction.atomic():
+            pass  # times out; its helper thread is still waiting for the lock
+        options["timeout"] = saved
+        release.set()
+        with transaction.atomic():  # the same connection, as soon as the holder is done
+            Region.objects.create(code="439997005000", name="再次", level=Region.Level.STREET)
+            time.sleep(0.3)  # the abandoned helper gets its turn meanwhile
+            assert not _lock_is_free(path), "the lock was released under its holder"
+        assert _lock_is_free(path)
+    finally:
+        options["timeout"] = saved
+        release.set()
+        holder.join(timeout=30)

@@ -99,6 +99,18 @@ _CLIENT_CACHE: dict[str, tuple[float, Actor | None]] = {}
 _CLIENT_CACHE_SECONDS = 30.0
 
 
+def presented_api_key(meta) -> str:
+    """The API key a call presents (WSGI environ or request.META): `X-Api-Key`, else `Authorization:
+    Bearer <key>`, read as the API's ApiKeyAuth and BearerAuth read them; "" when there is none."""
+    key = meta.get("HTTP_X_API_KEY")
+    if key:
+        return key
+    parts = meta.get("HTTP_AUTHORIZATION", "").split(" ")
+    if parts[0].lower() == "bearer":
+        return " ".join(parts[1:])
+    return ""
+
+
 def actor_for_api_key(raw_key: str) -> Actor | None:
     """Resolve an API key to its client's actor; cached in-process for a short time."""
     digest = hash_api_key(raw_key)

@@ -6,13 +6,15 @@ the fields' own conversions, so what is stored and what is read is exactly what 
 read.
 
 - `insert_new(obj)`: obj.save() for a new row. Each value goes through the field's pre_save and
-  get_db_prep_save, as save() does (defaults, auto_now_add, JSON and UUID columns come out the same). No
-  model signals are sent (none are connected to the models this is used for).
+  get_db_prep_save, as save() does (defaults, auto_now_add, JSON and UUID columns come out the same). It
+  refuses a model that overrides save(), has save signal receivers, database defaults or a parent table,
+  and related objects must be saved first (their ids are read as they are).
 - `fetch_row(sql, params, fields)`: one row of a hand-written SELECT, each column converted as the ORM's
   compiler converts that field (SQLite datetimes, booleans, JSON, UUIDs).
 """
 
 from django.db import connections, models, router
+from django.db.models import signals
 
 _PLANS: dict = {}
 
@@ -45,8 +47,14 @@ def _plan(model, alias: str):
     if plan is None:
         conn = connections[alias]
         meta = model._meta
-        qn = conn.ops.quote_name
+        if model.save is not models.Model.save or meta.parents:
+            raise TypeError(f"insert_new: {model.__name__} overrides save() or inherits a table")
+        if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+            raise TypeError(f"insert_new: {model.__name__} has save signal receivers")
         fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+        if any(f.db_default is not models.NOT_PROVIDED for f in fields):
+            raise TypeError(f"insert_new: {model.__name__} has database defaults")
+        qn = conn.ops.quote_name
         sql = (
             f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})"

@@ -451,8 +451,11 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
 def _join_repeat_flags(order: WorkOrder, subjects: list, since: datetime) -> set:
     """Add the order to the flags its subjects already have in this period; return those subjects.
 
-    Constant work per 差评 however many orders a flag holds (a busy item can have thousands), in four
-    hand-written statements: this runs inside the intake's write transaction.
+    Once a subject is flagged, every later 差评 of the period joins the flag and adds one to its count, so
+    the count is the number of 差评 the flag has gathered; an order merged or a rating found invalid later
+    is not subtracted (the spot check looks at each linked order). Constant work per 差评 however many
+    orders a flag holds (a busy item can have thousands), in four hand-written statements: this runs inside
+    the intake's write transaction.
     """
     qn = connection.ops.quote_name
     through = RepeatFlag.orders.through

@@ -7,6 +7,7 @@ import sys
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 
 class Command(BaseCommand):
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             backpressure=max(opts["threads"], 1) * 64,
             respawn_failed_workers=True,
         )
+        connections.close_all()  # the workers are forked: none may inherit this process's connection
         worker = None
         if opts["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "haocha.cli", "worker"])
