@@ -1,11 +1,12 @@
 """`haocha bench intake|import|all [--json]`: throughput of the rating intake over HTTP and of the bulk import."""
 
-import os
 from datetime import date
 from pathlib import Path
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError
+
+from haocha.env import default_workers
 
 
 class Command(BaseCommand):
@@ -41,7 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=int, default=15, help="wrk 持续秒数（默认 15）")
         parser.add_argument("--connections", type=int, default=32, help="wrk 并发连接数（默认 32）")
         parser.add_argument("--wrk-threads", type=int, default=2, help="wrk 线程数（默认 2）")
-        parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="服务器工作进程数")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="服务器工作进程数（默认同 haocha serve：SQLite 为 1，PostgreSQL 为 2）",
+        )
         parser.add_argument("--server-threads", type=int, default=1, help="每个工作进程的线程数（默认 1）")
         parser.add_argument("--cases", type=int, default=30000, help="预建的已办结办件数（默认 30000）")
         parser.add_argument("--raw-rows", type=int, default=20000, help="单行插入基线最多插入的行数")
@@ -63,6 +68,9 @@ class Command(BaseCommand):
             return self._step(action, opts)
         from haocha.bench import runner
 
+        if opts["workers"] is None:
+            url = opts.get("database_url") or "sqlite://"
+            opts["workers"] = default_workers("sqlite" if url.startswith("sqlite") else "postgresql")
         for name in (
             "duration",
             "connections",

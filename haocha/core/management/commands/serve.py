@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 
+from haocha.env import default_workers
+
 
 class Command(BaseCommand):
     help = "启动生产服务器（granian WSGI），默认 http://127.0.0.1:8000（PORT 覆盖端口）"
@@ -16,7 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("HAOCHA_WORKERS", "2")))
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="工作进程数（默认 HAOCHA_WORKERS；未设置时 SQLite 为 1，PostgreSQL 为 2）",
+        )
         parser.add_argument("--threads", type=int, default=int(os.environ.get("HAOCHA_THREADS", "1")))
         parser.add_argument("--no-migrate", action="store_true", help="不自动执行数据库迁移")
         parser.add_argument("--access-log", action="store_true")
@@ -33,6 +39,8 @@ class Command(BaseCommand):
         from granian.constants import Interfaces
 
         db = settings.DATABASES["default"]
+        if opts["workers"] is None:
+            opts["workers"] = default_workers(connections["default"].vendor)
         self.stdout.write(
             f"haocha 服务启动：http://{opts['host']}:{opts['port']}/ "
             f"（数据库 {db['ENGINE'].rsplit('.', 1)[-1]}，{opts['workers']} 个工作进程）"
