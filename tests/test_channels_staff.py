@@ -136,14 +136,13 @@ def _qr_matrix_png(data):
 def test_window_and_case_qr_codes(cast):
     case = finished_case(cast, "S-QR", window=cast.window_a)
     clerk = logged_in(cast.clerk)
-    png = clerk.get(f"/channels/windows/{cast.window_a.code}/qr.png")
-    assert png.status_code == 200 and png["Content-Type"] == "image/png"
-    assert png.content == _qr_matrix_png(
-        qr.window_url(cast.window_a.code)
-    )  # encodes the window's signed page
+    # the links are signed with a timestamp: the page and the expected code must share the second
+    with mock.patch("django.core.signing.time.time", return_value=1_800_000_000.0):
+        png = clerk.get(f"/channels/windows/{cast.window_a.code}/qr.png")
+        assert png.status_code == 200 and png["Content-Type"] == "image/png"
+        assert png.content == _qr_matrix_png(qr.window_url(cast.window_a.code))  # the window's signed page
     svg = clerk.get(f"/channels/windows/{cast.window_a.code}/qr.svg")
     assert svg["Content-Type"] == "image/svg+xml" and svg.content.decode().lstrip().startswith("<?xml")
-    # the case link is signed with a timestamp: the page and the expected code must share the second
     with mock.patch("django.core.signing.time.time", return_value=1_800_000_000.0):
         assert clerk.get(f"/channels/cases/{case.case_no}/qr.png").content == _qr_matrix_png(
             links.rating_link_url(case, channel="qrcode")
