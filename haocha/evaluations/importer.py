@@ -2,13 +2,15 @@
 
 import csv
 import hashlib
-import hmac
 import ipaddress
 import os
+import queue
 import re
 import sqlite3
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -88,6 +90,13 @@ class ImportSummary:
             "rejects_path": self.rejects_path,
             "reject_codes": dict(sorted(self.reject_codes.items())),
         }
+
+    def add(self, rejects: list[tuple], imported: int, duplicates: int) -> None:
+        self.imported += imported
+        self.duplicates += duplicates
+        self.rejected += len(rejects)
+        for r in rejects:
+            self.reject_codes[r[1]] = self.reject_codes.get(r[1], 0) + 1
 
     def text(self) -> str:
         noun = "办件" if self.kind == "cases" else "评价"
@@ -475,24 +484,40 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     return p
 
 
-def _make_public_id_factory(native_uuid: bool):
+_UUID_VARIANT = "89ab"
+
+
+def _public_ids(count: int, native_uuid: bool) -> Iterator:
+    """`count` random version-4 UUIDs (as UUID objects, or as the 32 hex digits SQLite stores), drawn
+    from one os.urandom call: a call per id releases the GIL each time, and the pipeline's writer
+    thread then holds the importer up while it binds a whole statement."""
+    raw = os.urandom(16 * count)
     if native_uuid:
-        return uuid.uuid4
-    variant = "89ab"
-
-    def hex_uuid4() -> str:
-        """uuid4().hex without building a UUID object: version nibble 4, RFC 4122 variant."""
-        h = os.urandom(16).hex()
-        return f"{h[:12]}4{h[13:16]}{variant[int(h[16], 16) & 3]}{h[17:]}"
-
-    return hex_uuid4
+        return (uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16))
+    h = raw.hex()
+    v = _UUID_VARIANT
+    return (
+        f"{h[i : i + 12]}4{h[i + 13 : i + 16]}{v[int(h[i + 16], 16) & 3]}{h[i + 17 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    )
 
 
 class _Hasher:
     """identity.keyed_hash with the HMAC key set up once (checked against it, so both always agree)."""
 
     def __init__(self):
-        self.base = hmac.new(settings.IDENTITY_HASH_KEY.encode(), digestmod=hashlib.sha256)
+        # HMAC (RFC 2104) spelled out: the inner hash has the key and the "kind:" prefix absorbed once,
+        # so a value costs two sha256 copies in C instead of hmac.HMAC's Python-level copy().
+        key = settings.IDENTITY_HASH_KEY.encode()
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(k ^ 0x36 for k in key))
+        self.outer = hashlib.sha256(bytes(k ^ 0x5C for k in key))
+        self.inner = {}
+        for kind in ("id", "phone"):
+            self.inner[kind] = inner.copy()
+            self.inner[kind].update(f"{kind}:".encode())
         for kind, sample in (("id", "430102198503120016"), ("phone", "13812345678")):
             if self(kind, sample) != identity.keyed_hash(kind, sample):
                 raise RuntimeError("identity.keyed_hash 已变更，导入程序的快速哈希需要同步")
@@ -500,13 +525,34 @@ class _Hasher:
     def __call__(self, kind: str, value: str) -> str:
         if not value:
             return ""
-        h = self.base.copy()
-        h.update(f"{kind}:{value}".encode())
-        return h.hexdigest()
+        h = self.inner[kind].copy()
+        h.update(value.encode())
+        o = self.outer.copy()
+        o.update(h.digest())
+        return o.hexdigest()
 
 
 def _normalise_phone(value: str) -> str:
     return value if value.isdigit() else identity.normalise_phone(value)
+
+
+class _Prepared:
+    """A checked batch: rows to write, rejects, duplicates, and what it adds (for later batches' checks)."""
+
+    __slots__ = ("batch", "duplicates", "keys", "ratings", "rejects", "rows_first", "rows_follow")
+
+    def __init__(self, batch: list):
+        self.batch = batch
+        self.rejects: list[tuple] = []
+        self.rows_first: list[tuple] = []
+        self.rows_follow: list[tuple] = []
+        self.duplicates = 0
+        self.ratings: dict[tuple, tuple] = {}
+        self.keys: dict[str, tuple] = {}
+
+    @property
+    def imported(self) -> int:
+        return len(self.rows_first) + len(self.rows_follow)
 
 
 class RatingImporter:
@@ -529,6 +575,9 @@ class RatingImporter:
         self.region_codes: dict[str, tuple | None] = {}  # code -> (id, path)
         self.channels: dict[tuple, str] = {}
         self.json_cache: dict = {}
+        # Ratings of batches checked but not yet committed (pipelined import), merged: see _Pipeline.
+        self.flight_ratings: dict[tuple, tuple] = {}
+        self.flight_keys: dict[str, tuple] = {}
         self.hash = _Hasher()
         self._prepare_sql()
 
@@ -581,7 +630,7 @@ class RatingImporter:
             limit = conn.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self.sqlite_rows_per_insert = max(1, min(_SQLITE_ROWS_PER_INSERT, limit // len(columns)))
         self._sqlite_inserts: dict[int, str] = {}
-        self.new_public_id = _make_public_id_factory(conn.features.has_native_uuid_field)
+        self.native_uuid = conn.features.has_native_uuid_field
         if conn.vendor == "sqlite":
             tz = conn.timezone
 
@@ -732,12 +781,15 @@ class RatingImporter:
                 # find the culprit and reject it, so the rest still goes in.
                 rejects, imported, duplicates = self._one_by_one(batch)
                 break
-        summary.imported += imported
-        summary.duplicates += duplicates
-        summary.rejected += len(rejects)
-        for r in rejects:
-            summary.reject_codes[r[1]] = summary.reject_codes.get(r[1], 0) + 1
+        summary.add(rejects, imported, duplicates)
         return rejects
+
+    def can_pipeline(self) -> bool:
+        """A writer thread has its own connection: not inside the caller's transaction, not in memory."""
+        conn = self.connection
+        if conn.in_atomic_block:
+            return False
+        return not (conn.vendor == "sqlite" and conn.is_in_memory_db())
 
     def _one_by_one(self, batch: list) -> tuple[list, int, int]:
         rejects, imported, duplicates = [], 0, 0
@@ -754,7 +806,14 @@ class RatingImporter:
         return rejects, imported, duplicates
 
     def _batch(self, batch: list) -> tuple[list, int, int]:
-        rejects: list[tuple] = []
+        prepared = self._prepare(batch)
+        self._store(prepared)
+        return prepared.rejects, prepared.imported, prepared.duplicates
+
+    def _prepare(self, batch: list) -> "_Prepared":
+        """Parse and check a batch against the database as it is and the ratings still in flight."""
+        out = _Prepared(batch)
+        rejects = out.rejects
         parsed: list[_Parsed] = []
         for line, record, error in batch:
             if error:
@@ -765,7 +824,7 @@ class RatingImporter:
             except RecordError as exc:
                 rejects.append((line, exc.code, exc.message, record))
         if not parsed:
-            return rejects, 0, 0
+            return out
         cursor = self.connection.cursor()
         try:
             case_nos = list({p.case_no for p in parsed})
@@ -784,7 +843,18 @@ class RatingImporter:
                 row[0]: (row[1], row[2]) for row in self._select(cursor, self.sql_keys, keys, self.scope)
             }
             self._load_reference(parsed, cases)
-            rows_first, rows_follow, duplicates = self._check(parsed, cases, existing, known_keys, rejects)
+        finally:
+            cursor.close()
+        self._check(parsed, cases, existing, known_keys, out)
+        return out
+
+    def _store(self, prepared: "_Prepared") -> None:
+        """Write a checked batch through this thread's connection (inside the caller's transaction)."""
+        rows_first, rows_follow = prepared.rows_first, prepared.rows_follow
+        if not (rows_first or rows_follow):
+            return
+        cursor = connections[self.using].cursor()
+        try:
             if rows_first:
                 self._write(cursor, rows_first)
             if rows_follow:
@@ -801,7 +871,6 @@ class RatingImporter:
             cursor.close()
         if self.work_orders:
             self._work_orders([r for r in (*rows_first, *rows_follow) if r[_IS_BAD_POS]])
-        return rejects, len(rows_first) + len(rows_follow), duplicates
 
     def _work_orders(self, bad_rows: list[tuple]) -> None:
         """As the intake does, in the batch's transaction: each imported 差评 becomes a work order."""
@@ -826,7 +895,7 @@ class RatingImporter:
                 for row in rows:
                     copy.write_row(row)
         elif self.vendor == "sqlite":
-            raw = self.connection.connection
+            raw = cursor.db.connection
             step = self.sqlite_rows_per_insert
             with self.connection.wrap_database_errors:
                 for i in range(0, len(rows), step):
@@ -839,18 +908,23 @@ class RatingImporter:
         else:
             cursor.executemany(self.sql_insert, rows)
 
-    def _check(self, parsed, cases, existing, known_keys, rejects):
-        """Apply the intake's rules record by record; return rows to insert and the duplicate count."""
+    def _check(self, parsed, cases, existing, known_keys, out: "_Prepared") -> None:
+        """Apply the intake's rules record by record; the rows to insert, rejects and duplicates go to `out`.
+
+        A rating counts as there when the database has it, an earlier record of this batch made it, or an
+        earlier batch still being written (in flight) made it."""
         now = timezone.now()
         received = self.adapt_dt(now)
         latest = now + CLOCK_SKEW
         sets: dict[str, tuple] = {}  # indicator set code -> (active set, its id)
         policies: dict[int, object] = {}
-        batch_ratings: dict[tuple, tuple] = {}  # (case id, kind) -> (rated_at, evaluator, rated objects, id)
-        batch_keys: dict[str, tuple] = {}
-        rows_first, rows_follow = [], []
+        batch_ratings = out.ratings  # (case id, kind) -> (rated_at, evaluator, rated objects, id)
+        batch_keys = out.keys
+        flight_ratings, flight_keys = self.flight_ratings, self.flight_keys
+        rows_first, rows_follow, rejects = out.rows_first, out.rows_follow, out.rejects
         duplicates = 0
-        adapt_dt, adapt_ip, new_id = self.adapt_dt, self.adapt_ip, self.new_public_id
+        adapt_dt, adapt_ip = self.adapt_dt, self.adapt_ip
+        new_id = _public_ids(len(parsed), self.native_uuid).__next__
         scope, source_id = self.scope, self.source_id
         for p in parsed:
             try:
@@ -864,7 +938,11 @@ class RatingImporter:
                 ev = self._evaluator(p, case)
                 first = None
                 if p.kind == _FOLLOW_UP:
-                    first = existing.get((case_id, 1)) or batch_ratings.get((case_id, 1))
+                    first = (
+                        existing.get((case_id, 1))
+                        or batch_ratings.get((case_id, 1))
+                        or flight_ratings.get((case_id, 1))
+                    )
                     if first is None:
                         raise RecordError("no_first_rating", "该办件尚无首次评价，不能追评")
                     if first[1][2] and ev[2] and ev[2] != first[1][2]:
@@ -873,7 +951,7 @@ class RatingImporter:
                         ev = first[1]
                 # A repeat of an earlier submission is a duplicate, not an error (as the intake replays).
                 if p.key:
-                    seen = batch_keys.get(p.key) or known_keys.get(p.key)
+                    seen = batch_keys.get(p.key) or known_keys.get(p.key) or flight_keys.get(p.key)
                     if seen is not None:
                         if seen[0] != case_id or seen[1] != p.kind:  # keys are per rating kind too
                             raise RecordError(
@@ -881,7 +959,11 @@ class RatingImporter:
                             )
                         duplicates += 1
                         continue
-                prior = existing.get((case_id, p.kind)) or batch_ratings.get((case_id, p.kind))
+                prior = (
+                    existing.get((case_id, p.kind))
+                    or batch_ratings.get((case_id, p.kind))
+                    or flight_ratings.get((case_id, p.kind))
+                )
                 if prior is not None:
                     if prior[1][2] == ev[2] and prior[1][5] == ev[5]:
                         duplicates += 1
@@ -1002,7 +1084,7 @@ class RatingImporter:
             if p.key:
                 batch_keys[p.key] = (case_id, p.kind)
             (rows_first if p.kind == _FIRST else rows_follow).append(row)
-        return rows_first, rows_follow, duplicates
+        out.duplicates = duplicates
 
 
 def import_ratings(
@@ -1016,10 +1098,14 @@ def import_ratings(
     using: str = "default",
     progress=None,
     work_orders: bool = False,
+    pipeline: bool = True,
 ) -> ImportSummary:
-    """Import ratings (national interface field names). History by default: 差评 make no work orders."""
+    """Import ratings (national interface field names). History by default: 差评 make no work orders.
+
+    With `pipeline` (the default, outside a transaction) a writer thread commits each batch while the
+    next one is checked (see _Pipeline)."""
     importer = RatingImporter(client=client, using=using, work_orders=work_orders)
-    return _run("ratings", path, fmt, importer, rejects_path, batch, encoding, progress)
+    return _run("ratings", path, fmt, importer, rejects_path, batch, encoding, progress, pipeline)
 
 
 def import_cases(
@@ -1036,14 +1122,20 @@ def import_cases(
     return _run("cases", path, fmt, CaseImporter(client=client), rejects_path, batch, encoding, progress)
 
 
-def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress) -> ImportSummary:
+def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pipeline=False) -> ImportSummary:
     path = Path(path)
     fmt = fmt or guess_format(path)
     rejects = RejectLog(Path(rejects_path) if rejects_path else Path(f"{path}.rejects.jsonl"))
     summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
     started = time.perf_counter()
     try:
-        for chunk in _batches(read_records(path, fmt, encoding), max(1, batch)):
+        batches = _batches(read_records(path, fmt, encoding), max(1, batch))
+        redo: list[list] = []
+        if pipeline and importer.can_pipeline():
+            redo = _run_pipelined(importer, batches, summary, rejects, progress)
+        for chunk in redo:  # read already; left over by the pipeline, done one at a time
+            rejects.write(importer.run_batch(chunk, summary))
+        for chunk in batches:
             summary.read += len(chunk)
             rejects.write(importer.run_batch(chunk, summary))
             if progress is not None:
@@ -1052,6 +1144,113 @@ def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress) -> 
         rejects.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+class _Pipeline:
+    """A writer thread with its own connection commits checked batches in order while the caller checks
+    the next one. Batches checked but not yet committed are "in flight": their ratings and keys stay in
+    the importer's flight maps, so a later batch sees them as if they were stored, until the batch that
+    made them is known committed before the later batch's reads began.
+
+    The database's write lock is held only while a batch's rows are written, not while it is checked. A
+    batch the writer cannot commit (a rating that arrived through the intake meanwhile, a value the
+    database refuses) stops the writer: that batch and every batch after it are then done one at a time,
+    as without the pipeline, so nothing is written twice or lost."""
+
+    def __init__(self, importer: "RatingImporter"):
+        self.importer = importer
+        self.jobs: queue.Queue = queue.Queue(maxsize=1)
+        self.done: queue.Queue = queue.Queue()
+        self.outstanding: deque = deque()
+        self.failure: BaseException | None = None
+        self.abort = threading.Event()
+        self.thread = threading.Thread(target=self._write_loop, name="haocha-import-writer", daemon=True)
+        self.thread.start()
+
+    def _write_loop(self) -> None:
+        importer = self.importer
+        try:
+            while True:
+                job = self.jobs.get()
+                if job is None:
+                    return
+                if self.failure is not None or self.abort.is_set():
+                    continue  # left to the caller (see unwritten)
+                try:
+                    with transaction.atomic(using=importer.using):
+                        importer._store(job)
+                except BaseException as exc:  # handed to the caller, which redoes the batch
+                    self.failure = exc
+                    continue
+                self.done.put(job)
+        finally:
+            connections[importer.using].close()
+
+    def submit(self, job: _Prepared) -> None:
+        flight_ratings, flight_keys = self.importer.flight_ratings, self.importer.flight_keys
+        flight_ratings.update(job.ratings)
+        flight_keys.update(job.keys)
+        self.outstanding.append(job)
+        self.jobs.put(job)
+
+    def committed(self) -> list[_Prepared]:
+        """Batches committed since the last call, in order; their ratings leave the flight maps."""
+        flight_ratings, flight_keys = self.importer.flight_ratings, self.importer.flight_keys
+        out = []
+        while True:
+            try:
+                job = self.done.get_nowait()
+            except queue.Empty:
+                return out
+            head = self.outstanding.popleft()
+            assert head is job, "the writer commits batches in order"
+            for key, value in job.ratings.items():
+                if flight_ratings.get(key) is value:
+                    del flight_ratings[key]
+            for key, value in job.keys.items():
+                if flight_keys.get(key) is value:
+                    del flight_keys[key]
+            out.append(job)
+
+    def close(self) -> list[_Prepared]:
+        """Wait for the writer; the batches it committed meanwhile."""
+        if self.thread.is_alive():
+            self.jobs.put(None)
+            self.thread.join()
+        return self.committed()
+
+    def unwritten(self) -> list[list]:
+        """After close: the raw batches the writer did not commit (the failed one and those after it)."""
+        self.importer.flight_ratings.clear()
+        self.importer.flight_keys.clear()
+        return [job.batch for job in self.outstanding]
+
+
+def _run_pipelined(importer, batches, summary, rejects, progress) -> list[list]:
+    """Check batch N+1 while batch N is written; returns the batches left to do one at a time."""
+    pipe = _Pipeline(importer)
+
+    def report(jobs):
+        for job in jobs:
+            summary.add(job.rejects, job.imported, job.duplicates)
+            rejects.write(job.rejects)
+            if progress is not None:
+                progress(summary)
+
+    try:
+        for chunk in batches:
+            summary.read += len(chunk)
+            report(pipe.committed())
+            if pipe.failure is not None:
+                report(pipe.close())
+                return [*pipe.unwritten(), chunk]
+            pipe.submit(importer._prepare(chunk))
+        report(pipe.close())
+        return pipe.unwritten()
+    except BaseException:
+        pipe.abort.set()
+        pipe.close()
+        raise
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -1189,10 +1388,6 @@ class CaseImporter:
                 updated += 1
             else:
                 rejects.append((line, result.code, result.message, raw))
-        summary.imported += created
         summary.updated += updated
-        summary.duplicates += duplicates
-        summary.rejected += len(rejects)
-        for r in rejects:
-            summary.reject_codes[r[1]] = summary.reject_codes.get(r[1], 0) + 1
+        summary.add(rejects, created, duplicates)
         return rejects
