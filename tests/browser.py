@@ -72,3 +72,16 @@ def screenshot(page, name: str, settle_ms: int = 800) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def htmx_ready(page, selector: str) -> None:
+    """Wait until htmx has finished swapping and has wired up `selector` (htmx 2 records initHash on an
+    element it has processed): an event fired at a freshly swapped form before that is lost."""
+    page.wait_for_function(
+        """sel => {
+            if (document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')) return false;
+            const el = document.querySelector(sel);
+            return !!(el && el['htmx-internal-data'] && el['htmx-internal-data'].initHash);
+        }""",
+        arg=selector,
+    )

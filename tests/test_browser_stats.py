@@ -7,7 +7,7 @@ import pytest
 from haocha.analytics.models import Dim
 from haocha.analytics.services import rollups_apply_all
 from haocha.mining.services import mining_refresh_all
-from tests.browser import browser_page, login, screenshot
+from tests.browser import browser_page, htmx_ready, login, screenshot
 from tests.factories import PASSWORD, build_cast, finished_case
 from tests.test_stats_rankings import month_rows
 
@@ -53,6 +53,7 @@ def test_the_dashboard_draws_its_charts_and_drills_down(live_server):
         page.wait_for_function("document.querySelector('#focus-name').innerText.includes('A01')")
         assert page.locator("a.to-ratings[href*='staff=']").count() == 1
         assert "李娜" in page.locator("#drill-down").inner_text()
+        htmx_ready(page, "#stats-filters")  # the drill-down swapped the form in: wired up before a change
         page.select_option("#stats-filters select[name=channel]", "tablet")
         page.wait_for_function("location.search.includes('channel=tablet')")
         page.wait_for_function(
