@@ -1,6 +1,7 @@
 """The pipelined ratings import: a writer thread commits batch N while batch N+1 is checked. It must give
 exactly what the one-batch-at-a-time import gives, and fall back to it when a write fails."""
 
+import gc
 import threading
 from datetime import timedelta
 
@@ -75,11 +76,13 @@ def test_pipelined_import_stores_what_the_plain_import_stores(tmp_path, monkeypa
 
     def store(self, prepared):
         batches_written.append(threading.current_thread().name)
+        assert not gc.isenabled()  # paused while importing (see importer.gc_paused)
         original(self, prepared)
 
     monkeypatch.setattr(RatingImporter, "_store", store)
     piped = import_ratings(path, batch=4)
     assert set(batches_written) == {"haocha-import-writer"}  # every batch went through the writer thread
+    assert gc.isenabled()
     assert _summary(piped) == (19, 14, 3, 2, {"idempotency_key_reused": 1, "no_first_rating": 1})
     assert rejects_of(piped) == {17: "idempotency_key_reused", 19: "no_first_rating"}
     stored = _stored()
@@ -157,6 +160,7 @@ def test_a_write_that_keeps_failing_stops_the_import_after_the_batches_before_it
     monkeypatch.setattr(RatingImporter, "_store", store)
     with pytest.raises(RuntimeError, match="disk full"):
         import_ratings(path, batch=4)
+    assert gc.isenabled()
     assert sorted(Rating.objects.values_list("case__case_no", flat=True)) == [f"PL-{i}" for i in (0, 1, 2, 3)]
     assert not [t for t in threading.enumerate() if t.name == "haocha-import-writer"]
     monkeypatch.undo()

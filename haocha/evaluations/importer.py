@@ -1,6 +1,8 @@
 """Bulk import of cases and ratings from a legacy system (CSV or JSON lines), checked like the intake."""
 
+import contextlib
 import csv
+import gc
 import hashlib
 import ipaddress
 import os
@@ -1129,21 +1131,39 @@ def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pip
     summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
     started = time.perf_counter()
     try:
-        batches = _batches(read_records(path, fmt, encoding), max(1, batch))
-        redo: list[list] = []
-        if pipeline and importer.can_pipeline():
-            redo = _run_pipelined(importer, batches, summary, rejects, progress)
-        for chunk in redo:  # read already; left over by the pipeline, done one at a time
-            rejects.write(importer.run_batch(chunk, summary))
-        for chunk in batches:
-            summary.read += len(chunk)
-            rejects.write(importer.run_batch(chunk, summary))
-            if progress is not None:
-                progress(summary)
+        with gc_paused():
+            batches = _batches(read_records(path, fmt, encoding), max(1, batch))
+            redo: list[list] = []
+            if pipeline and importer.can_pipeline():
+                redo = _run_pipelined(importer, batches, summary, rejects, progress)
+            for chunk in redo:  # read already; left over by the pipeline, done one at a time
+                rejects.write(importer.run_batch(chunk, summary))
+                gc.collect(0)
+            for chunk in batches:
+                summary.read += len(chunk)
+                rejects.write(importer.run_batch(chunk, summary))
+                gc.collect(0)
+                if progress is not None:
+                    progress(summary)
     finally:
         rejects.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """No automatic cyclic garbage collection while importing: millions of short-lived tuples and dicts
+    kept the collector walking the live batches and caches, 14% of the import's CPU (perf). The caller
+    collects the youngest generation once per batch instead (cheap), so cycles made meanwhile (a caught
+    exception chained to another one forms one) do not pile up."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Pipeline:
@@ -1245,6 +1265,7 @@ def _run_pipelined(importer, batches, summary, rejects, progress) -> list[list]:
                 report(pipe.close())
                 return [*pipe.unwritten(), chunk]
             pipe.submit(importer._prepare(chunk))
+            gc.collect(0)
         report(pipe.close())
         return pipe.unwritten()
     except BaseException:
