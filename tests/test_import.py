@@ -7,7 +7,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from haocha.catalogue.models import Case
@@ -424,6 +424,36 @@ def test_cases_import_then_ratings_on_them(cast, tmp_path):
     at_window = Rating.objects.get(case__case_no="CI-2")
     assert at_window.window_id == cast.window_a.pk and at_window.hall_id == cast.hall.pk
     assert Rating.objects.get(case__case_no="CI-1").window_id == cast.window_b.pk
+
+
+def test_imported_history_invites_no_one_by_sms_unless_asked(cast, tmp_path):
+    from haocha.integrations.sms.models import SmsInvitation
+
+    base = {
+        "taskCode": cast.item_a.code,
+        "userProp": "1",
+        "userName": "刘洋",
+        "mobile": "13512345678",
+        "applyChannel": "网上申报",
+        "proStatus": "已办结",
+        "acceptDate": compact(timedelta(days=1)),
+        "finishDate": compact(timedelta(hours=1)),  # recent: the live intake would invite
+    }
+    history = write_csv(
+        tmp_path / "h.csv", CASE_FIELDS, [{**base, "projectNo": "SMS-1", "certKey": resident_id(31)}]
+    )
+    assert import_cases(history, client=cast.client_a).imported == 1
+    assert not SmsInvitation.objects.exists()
+
+    asked = write_csv(
+        tmp_path / "a.csv", CASE_FIELDS, [{**base, "projectNo": "SMS-2", "certKey": resident_id(32)}]
+    )
+    out = StringIO()
+    call_command("import", str(asked), kind="cases", sms_invitations=True, json=True, stdout=out)
+    assert json.loads(out.getvalue())["imported"] == 1
+    assert list(SmsInvitation.objects.values_list("case__case_no", flat=True)) == ["SMS-2"]
+    with pytest.raises(CommandError, match="只用于导入办件"):
+        call_command("import", str(asked), kind="ratings", sms_invitations=True)
 
 
 def test_the_command_prints_a_summary_and_writes_rejects(cast, tmp_path):

@@ -67,6 +67,12 @@ class CaseResult:
     case: Case | None = None
 
 
+# Choices' .values builds a list on every access: these are read once per case.
+_APPLICANT_TYPES = frozenset(ApplicantType.values)
+_STATUSES = frozenset(Case.Status.values)
+_APPLY_CHANNELS = frozenset(Case.ApplyChannel.values)
+
+
 def aware(value: datetime | None) -> datetime | None:
     """Times without an offset are Beijing time, as approval systems usually send them."""
     if value is None or timezone.is_aware(value):
@@ -148,7 +154,7 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
         and not (window is not None and staff.windows.filter(pk=window.pk).exists())
     ):
         raise InvalidInput(f"工号 {staff.staff_no} 不属于 {department.name} 或该窗口", code="staff_mismatch")
-    if rec.applicant_type not in ApplicantType.values:
+    if rec.applicant_type not in _APPLICANT_TYPES:
         raise InvalidInput(
             f"申请人类型 {rec.applicant_type} 不在 GB/T 39046 A.4 代码表中", code="invalid_applicant_type"
         )
@@ -162,9 +168,9 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
             raise InvalidInput("申请单位统一社会信用代码格式或校验位不正确", code="invalid_credit_code")
     if rec.applicant_phone and not identity.is_valid_phone(rec.applicant_phone):
         raise InvalidInput("申请人手机号码格式不正确", code="invalid_phone")
-    if rec.status not in Case.Status.values:
+    if rec.status not in _STATUSES:
         raise InvalidInput(f"办件状态 {rec.status} 无效", code="invalid_status")
-    if rec.apply_channel not in Case.ApplyChannel.values:
+    if rec.apply_channel not in _APPLY_CHANNELS:
         raise InvalidInput(f"申报渠道 {rec.apply_channel} 无效", code="invalid_apply_channel")
     for moment in (rec.accepted_at, rec.finished_at, rec.promised_at):
         if moment is not None and not 2000 <= moment.year <= 2100:
@@ -203,8 +209,11 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
     }
 
 
-def cases_upsert(*, actor: Actor, records: list[CaseInput]) -> list[CaseResult]:
-    """Create or update cases by 办件编号; each record gets its own result, bad ones never half-written."""
+def cases_upsert(*, actor: Actor, records: list[CaseInput], invite: bool = True) -> list[CaseResult]:
+    """Create or update cases by 办件编号; each record gets its own result, bad ones never half-written.
+
+    `invite`: the applicants of recently finished cases are invited to rate by SMS (办完即评); a history
+    import turns it off unless its operator asks for it."""
     if actor.client is not None and ApiClient.Scope.CASES_WRITE not in actor.scopes:
         raise Forbidden("该接入系统没有登记办件的权限", code="scope_missing")
     if actor.client is None and not actor.all_access:
@@ -225,7 +234,7 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput]) -> list[CaseResult]:
             result.code, result.message = exc.code, exc.message
     for attempt in range(2):
         try:
-            _write(actor, resolved, results)
+            _write(actor, resolved, results, invite)
             break
         except IntegrityError:
             if attempt:
@@ -233,7 +242,7 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput]) -> list[CaseResult]:
     return results
 
 
-def _write(actor: Actor, resolved: dict, results: list[CaseResult]) -> None:
+def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool) -> None:
     with transaction.atomic():
         existing = {c.case_no: c for c in Case.objects.filter(case_no__in=list(resolved))}
         to_create, to_update = [], []
@@ -269,4 +278,7 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult]) -> None:
             )
             for case in to_create:
                 case.pk = ids[case.case_no]
-        sms_invitations_for_cases(cases=to_create + to_update)  # 办完即评: invite by SMS, same transaction
+        if invite:
+            sms_invitations_for_cases(
+                cases=to_create + to_update
+            )  # 办完即评: invite by SMS, same transaction

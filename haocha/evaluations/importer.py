@@ -1124,9 +1124,12 @@ def import_cases(
     batch: int = DEFAULT_BATCH,
     encoding: str = "utf-8-sig",
     progress=None,
+    sms_invitations: bool = False,
 ) -> ImportSummary:
-    """Import (upsert) cases from a file through cases_upsert, batch by batch."""
-    return _run("cases", path, fmt, CaseImporter(client=client), rejects_path, batch, encoding, progress)
+    """Import (upsert) cases from a file through cases_upsert, batch by batch. History by default: the
+    applicants of recently finished cases get no SMS invitation to rate unless `sms_invitations`."""
+    importer = CaseImporter(client=client, sms_invitations=sms_invitations)
+    return _run("cases", path, fmt, importer, rejects_path, batch, encoding, progress)
 
 
 def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pipeline=False) -> ImportSummary:
@@ -1313,8 +1316,9 @@ def _case_input(rec: dict) -> CaseInput:
 class CaseImporter:
     """Cases go through cases_upsert (already bulk); records identical to the stored case are skipped."""
 
-    def __init__(self, *, client: ApiClient | None = None):
+    def __init__(self, *, client: ApiClient | None = None, sms_invitations: bool = False):
         self.client = client
+        self.sms_invitations = sms_invitations
         scopes = frozenset(ApiClient.Scope.values)  # an operator's import: the client is only the source
         self.actor = Actor(label="导入", all_access=True, client=client, scopes=scopes)
 
@@ -1405,7 +1409,11 @@ class CaseImporter:
                 same = self._unchanged(run)
                 todo = [i for i in run if i[1].case_no not in same]
                 duplicates += len(run) - len(todo)
-                results = cases_upsert(actor=self.actor, records=[i[1] for i in todo]) if todo else []
+                results = (
+                    cases_upsert(actor=self.actor, records=[i[1] for i in todo], invite=self.sms_invitations)
+                    if todo
+                    else []
+                )
                 outcome.extend(zip(todo, results, strict=True))
         for (line, _rec, raw), result in outcome:
             if result.status == "created":

@@ -30,6 +30,11 @@ class Command(BaseCommand):
             action="store_true",
             help="导入的差评也生成差评工单（与在线提交相同）；默认不生成，历史差评通常已在原系统处置",
         )
+        parser.add_argument(
+            "--sms-invitations",
+            action="store_true",
+            help="导入的近期办结办件也向申请人发送短信邀评（与在线登记相同）；默认不发送，历史办件通常已在原系统邀评",
+        )
         parser.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
 
     def handle(self, *args, **opts):
@@ -46,7 +51,11 @@ class Command(BaseCommand):
             raise CommandError("--batch 须为正整数")
         if opts["work_orders"] and opts["kind"] != "ratings":
             raise CommandError("--work-orders 只用于导入评价")
+        if opts["sms_invitations"] and opts["kind"] != "cases":
+            raise CommandError("--sms-invitations 只用于导入办件")
         extra = {"work_orders": True} if opts["work_orders"] else {}
+        if opts["sms_invitations"]:
+            extra["sms_invitations"] = True
         run = import_ratings if opts["kind"] == "ratings" else import_cases
         verbose = opts["verbosity"] > 1 and not opts["json"]
 
