@@ -201,3 +201,88 @@ def test_the_importers_hash_is_the_identity_hash(settings, key):
     hasher = importer._Hasher()  # checks itself against identity.keyed_hash on creation
     for kind, value in (("id", "430102198503120016"), ("phone", "13912345678"), ("id", "")):
         assert hasher(kind, value) == identity.keyed_hash(kind, value)
+
+
+def _mixed_lines() -> list:
+    """Good records and every kind of refusal the reader itself makes."""
+    hour = compact(timedelta(hours=1))
+    return [
+        *_lines(12),
+        "{not json",
+        [1, 2],
+        {"projectNo": "PL-8", "pf": "1", "satisfaction": 5, "assessTime": "19991231T235959"},
+        {"projectNo": "PL-9", "pf": "1", "satisfaction": 9, "assessTime": hour},
+        {"projectNo": "PL-10", "pf": "1", "satisfaction": 5, "assessTime": hour, "userName": "空\u0000字符"},
+        {"projectNo": "PL-11", "pf": "1", "satisfaction": 5, "assessTime": "2026-13-01"},
+        "",
+    ]
+
+
+def test_parsing_ahead_in_a_helper_process_changes_nothing(tmp_path, monkeypatch):
+    cast = build_cast()
+    for i in range(12):
+        finished_case(cast, f"PL-{i}", seq=i + 1)
+    finished_case(cast, "PL-NONE", seq=40)
+    path = write_jsonl(tmp_path / "pl.jsonl", _mixed_lines())
+    helpers = []
+    original = importer._ParseAhead.__init__
+
+    def spy(self, *args):
+        original(self, *args)
+        helpers.append(self.process)
+
+    monkeypatch.setattr(importer._ParseAhead, "__init__", spy)
+    plain = import_ratings(path, batch=4, rejects_path=tmp_path / "plain.rejects.jsonl")
+    assert helpers == []  # a small file is read in the importer's own process
+    plain_rows, plain_rejects = _stored(), _reject_entries(plain)
+
+    Rating.objects.filter(kind=2).delete()
+    Rating.objects.all().delete()
+    monkeypatch.setattr(importer, "PARSE_AHEAD_MIN_BYTES", 0)
+    ahead = import_ratings(path, batch=4, rejects_path=tmp_path / "ahead.rejects.jsonl")
+    assert len(helpers) == 1 and helpers[0].exitcode == 0
+    assert _summary(ahead) == _summary(plain)
+    assert ahead.rejected == 8 and ahead.imported == 14
+    assert _stored() == plain_rows
+    assert _reject_entries(ahead) == plain_rejects  # the same lines, codes, messages and records
+
+
+def _reject_entries(summary) -> list:
+    import json
+
+    with open(summary.rejects_path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_a_helper_that_fails_or_dies_stops_the_import_with_a_clear_error(tmp_path, monkeypatch):
+    cast = build_cast()
+    for i in range(12):
+        finished_case(cast, f"PL-{i}", seq=i + 1)
+    path = write_jsonl(tmp_path / "pl.jsonl", _lines(12)[:12])
+    monkeypatch.setattr(importer, "PARSE_AHEAD_MIN_BYTES", 0)
+    parse = importer._parse_rating
+
+    def broken(line, record):  # the helper is forked: it runs this
+        if line == 6:
+            raise MemoryError("no room")
+        return parse(line, record)
+
+    monkeypatch.setattr(importer, "_parse_rating", broken)
+    with pytest.raises(RuntimeError, match="导入读取进程出错：MemoryError: no room"):
+        import_ratings(path, batch=4)
+    assert gc.isenabled() and not [t for t in threading.enumerate() if t.name == "haocha-import-writer"]
+    assert Rating.objects.count() in (0, 4)  # the batch before the failure may have been committed
+
+    def dies(line, record):
+        if line == 6:
+            import os
+
+            os._exit(3)
+        return parse(line, record)
+
+    monkeypatch.setattr(importer, "_parse_rating", dies)
+    with pytest.raises(RuntimeError, match="导入读取进程意外退出"):
+        import_ratings(path, batch=4)
+    monkeypatch.setattr(importer, "_parse_rating", parse)
+    rest = import_ratings(path, batch=4)
+    assert rest.imported + rest.duplicates == 12 and Rating.objects.count() == 12
