@@ -2,6 +2,7 @@
 exactly what the one-batch-at-a-time import gives, and fall back to it when a write fails."""
 
 import gc
+import multiprocessing
 import threading
 from datetime import timedelta
 
@@ -168,11 +169,14 @@ def test_a_write_that_keeps_failing_stops_the_import_after_the_batches_before_it
     assert (rest.imported, rest.duplicates) == (8, 4)
 
 
-def test_an_error_in_the_caller_stops_the_writer(tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["read-here", "parsed-ahead"])
+def test_an_error_in_the_caller_stops_the_writer_and_the_helper(tmp_path, monkeypatch, ahead):
     cast = build_cast()
     for i in range(12):
         finished_case(cast, f"PL-{i}", seq=i + 1)
     path = write_jsonl(tmp_path / "pl.jsonl", _lines(12)[:12])
+    if ahead:
+        monkeypatch.setattr(importer, "PARSE_AHEAD_MIN_BYTES", 0)
 
     def progress(summary):
         raise KeyboardInterrupt
@@ -180,6 +184,7 @@ def test_an_error_in_the_caller_stops_the_writer(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         import_ratings(path, batch=4, progress=progress)
     assert not [t for t in threading.enumerate() if t.name == "haocha-import-writer"]
+    assert not multiprocessing.active_children()
     rest = import_ratings(path, batch=4)
     assert rest.imported + rest.duplicates == 12 and Rating.objects.count() == 12
 
@@ -271,6 +276,7 @@ def test_a_helper_that_fails_or_dies_stops_the_import_with_a_clear_error(tmp_pat
     with pytest.raises(RuntimeError, match="导入读取进程出错：MemoryError: no room"):
         import_ratings(path, batch=4)
     assert gc.isenabled() and not [t for t in threading.enumerate() if t.name == "haocha-import-writer"]
+    assert not multiprocessing.active_children()
     assert Rating.objects.count() in (0, 4)  # the batch before the failure may have been committed
 
     def dies(line, record):

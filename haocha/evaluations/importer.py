@@ -1292,11 +1292,13 @@ def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pip
     rejects = RejectLog(Path(rejects_path) if rejects_path else Path(f"{path}.rejects.jsonl"))
     summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
     started = time.perf_counter()
+    helper, batches = None, None
     try:
         with gc_paused() as tick:
             pipeline = pipeline and importer.can_pipeline()
             if pipeline and fmt == "jsonl" and _parse_ahead_pays(path):
-                batches = iter(_ParseAhead(path, max(1, batch)))
+                helper = _ParseAhead(path, max(1, batch))  # forked before the writer thread starts
+                batches = iter(helper)
             else:
                 batches = _batches(read_records(path, fmt, encoding), max(1, batch))
             redo: list[list] = []
@@ -1312,6 +1314,10 @@ def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pip
                 if progress is not None:
                     progress(summary)
     finally:
+        if helper is not None:
+            helper.close()  # also when it was never asked for a batch
+        elif batches is not None:
+            batches.close()  # the file
         rejects.close()
         summary.seconds = time.perf_counter() - started
     return summary
