@@ -81,3 +81,55 @@ def test_case_for_rating_reads_what_the_orm_reads():
         assert getattr(fast, field.attname) == getattr(slow, field.attname), field.name
     assert fast.region == slow.region and fast.region.path == slow.region.path
     assert fast.finished_at.tzinfo is not None
+
+
+def test_insert_many_stores_what_bulk_create_stores_and_sets_keys_in_order(monkeypatch):
+    from haocha.core import rawrows
+
+    cast = build_cast()
+    by_orm = [_rating(cast, comment=f"第{i}条", client_ip="" if i % 2 else "10.0.0.1") for i in range(7)]
+    Rating.objects.bulk_create(by_orm)
+    by_hand = [_rating(cast, comment=f"第{i}条", client_ip="" if i % 2 else "10.0.0.1") for i in range(7)]
+    monkeypatch.setattr(rawrows, "_PLANS", {})
+    rawrows.insert_many(by_hand, rows_per_statement=3)  # 3 + 3 + 1 rows
+    assert all(not r._state.adding for r in by_hand)
+    assert len({r.pk for r in by_hand}) == 7
+    for orm, hand in zip(by_orm, by_hand, strict=True):
+        assert Rating.objects.get(pk=hand.pk).comment == hand.comment  # each object got its own row's key
+        assert _stored(hand.pk) == _stored(orm.pk)
+    with pytest.raises(TypeError):
+        rawrows.insert_many([_rating(cast), Case()])
+    rawrows.insert_many([])  # nothing to do
+
+
+def test_cases_registered_in_bulk_get_their_own_keys():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.accounts.access import actor_for_api_key
+    from haocha.catalogue.services import CaseInput, cases_upsert
+    from tests.factories import resident_id
+
+    cast = build_cast()
+    now = timezone.now()
+    records = [
+        CaseInput(
+            case_no=f"IM-{i}",
+            item_code=cast.item_a.code,
+            applicant_type="1",
+            applicant_name=f"申请人{i}",
+            applicant_id_number=resident_id(i + 1),
+            applicant_phone="13812345678",
+            accepted_at=now - timedelta(days=2),
+            finished_at=now - timedelta(hours=i + 1),
+            status="finished",
+        )
+        for i in range(5)
+    ]
+    results = cases_upsert(actor=actor_for_api_key(cast.key_city), records=records)
+    assert [r.status for r in results] == ["created"] * 5
+    for result in results:
+        stored = Case.objects.get(pk=result.case.pk)
+        assert stored.case_no == result.case_no and stored.applicant_name == result.case.applicant_name
+        assert stored.finished_at == result.case.finished_at and stored.created_at is not None
