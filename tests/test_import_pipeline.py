@@ -4,10 +4,12 @@ exactly what the one-batch-at-a-time import gives, and fall back to it when a wr
 import gc
 import multiprocessing
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from haocha.catalogue.models import Case
 from haocha.evaluations import importer
@@ -220,7 +222,19 @@ def _mixed_lines() -> list:
         {"projectNo": "PL-10", "pf": "1", "satisfaction": 5, "assessTime": hour, "userName": "空\u0000字符"},
         {"projectNo": "PL-11", "pf": "1", "satisfaction": 5, "assessTime": "2026-13-01"},
         "",
+        # an offset other than Beijing's, and a time so late that it is the year 10000 in UTC
+        {"projectNo": "PL-NONE", "pf": "1", "satisfaction": 5, "assessTime": _iso_at(timedelta(hours=-5))},
+        {"projectNo": "PL-LATE", "pf": "1", "satisfaction": 5, "assessTime": "9999-12-31T23:00:00-05:00"},
     ]
+
+
+def _iso_at(offset: timedelta) -> str:
+    """An hour ago, written in ISO 8601 with the given UTC offset."""
+    from datetime import timezone as tz
+
+    from django.utils import timezone
+
+    return (timezone.now() - timedelta(hours=1)).astimezone(tz(offset)).isoformat()
 
 
 def test_parsing_ahead_in_a_helper_process_changes_nothing(tmp_path, monkeypatch):
@@ -228,6 +242,7 @@ def test_parsing_ahead_in_a_helper_process_changes_nothing(tmp_path, monkeypatch
     for i in range(12):
         finished_case(cast, f"PL-{i}", seq=i + 1)
     finished_case(cast, "PL-NONE", seq=40)
+    finished_case(cast, "PL-LATE", seq=41)
     path = write_jsonl(tmp_path / "pl.jsonl", _mixed_lines())
     helpers = []
     original = importer._ParseAhead.__init__
@@ -247,7 +262,8 @@ def test_parsing_ahead_in_a_helper_process_changes_nothing(tmp_path, monkeypatch
     ahead = import_ratings(path, batch=4, rejects_path=tmp_path / "ahead.rejects.jsonl")
     assert len(helpers) == 1 and helpers[0].exitcode == 0
     assert _summary(ahead) == _summary(plain)
-    assert ahead.rejected == 8 and ahead.imported == 14
+    assert ahead.rejected == 9 and ahead.imported == 15
+    assert ahead.reject_codes["rated_at_in_future"] == 1
     assert _stored() == plain_rows
     assert _reject_entries(ahead) == plain_rejects  # the same lines, codes, messages and records
 
@@ -292,3 +308,135 @@ def test_a_helper_that_fails_or_dies_stops_the_import_with_a_clear_error(tmp_pat
     monkeypatch.setattr(importer, "_parse_rating", parse)
     rest = import_ratings(path, batch=4)
     assert rest.imported + rest.duplicates == 12 and Rating.objects.count() == 12
+
+
+@pytest.mark.parametrize("pipeline", [False, True], ids=["plain", "pipelined"])
+def test_batches_committed_before_an_error_are_reported(tmp_path, monkeypatch, pipeline):
+    """An error in the importer's own thread while the writer commits: the batches committed meanwhile
+    still get their rejects logged and counted, as the plain import logs each batch after its commit."""
+    cast = build_cast()
+    for i in range(12):
+        finished_case(cast, f"PL-{i}", seq=i + 1)
+    hour = compact(timedelta(hours=1))
+    lines = [{"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(7)]
+    lines.insert(5, {"projectNo": "PL-MISSING", "pf": "1", "satisfaction": 5, "assessTime": hour})  # batch 2
+    lines += [
+        {"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(7, 11)
+    ]
+    path = write_jsonl(tmp_path / "lr.jsonl", lines)
+    calls = {"prepare": 0, "store": 0}
+    prepare, store = RatingImporter._prepare, RatingImporter._store
+
+    def slow_store(self, job):
+        calls["store"] += 1
+        if calls["store"] == 2:
+            time.sleep(0.3)  # batch 2 commits after batch 3's check began
+        store(self, job)
+
+    def failing_prepare(self, batch):
+        calls["prepare"] += 1
+        if calls["prepare"] == 3:
+            time.sleep(0.6)
+            raise RuntimeError("connection lost")
+        return prepare(self, batch)
+
+    monkeypatch.setattr(RatingImporter, "_store", slow_store)
+    monkeypatch.setattr(RatingImporter, "_prepare", failing_prepare)
+    if not pipeline:  # the plain path checks inside _batch: make it fail the same way
+        monkeypatch.setattr(RatingImporter, "_batch", lambda self, b: _plain_batch(self, b))
+    with pytest.raises(RuntimeError, match="connection lost"):
+        import_ratings(path, batch=4, pipeline=pipeline, rejects_path=tmp_path / "lr.rejects.jsonl")
+    assert Rating.objects.count() == 7  # batches 1 and 2
+    assert [e["record"]["projectNo"] for e in _reject_entries_at(tmp_path / "lr.rejects.jsonl")] == [
+        "PL-MISSING"
+    ]
+
+
+def _plain_batch(importer_, batch):
+    prepared = importer_._prepare(batch)
+    importer_._store(prepared)
+    return prepared.rejects, prepared.imported, prepared.duplicates
+
+
+def _reject_entries_at(path) -> list:
+    import json
+
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
+
+
+def test_a_failure_found_while_batches_wait_reports_the_committed_ones_and_resumes(tmp_path, monkeypatch):
+    """Batch 2 is still being written when batch 3 fails to write: batch 2's rejects are reported, batch
+    3 is redone one at a time, and the rest of the file goes through a new pipeline."""
+    cast = build_cast()
+    for i in range(20):
+        finished_case(cast, f"PL-{i}", seq=i + 1)
+    hour = compact(timedelta(hours=1))
+    lines = [{"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(20)]
+    lines.insert(5, {"projectNo": "PL-MISSING", "pf": "1", "satisfaction": 5, "assessTime": hour})  # batch 2
+    path = write_jsonl(tmp_path / "wait.jsonl", lines)
+    stores, pipelines = {"n": 0}, []
+    store = RatingImporter._store
+
+    def store_slowly_then_fail_once(self, job):
+        stores["n"] += 1
+        if stores["n"] == 2:
+            time.sleep(0.3)
+        if stores["n"] == 3:
+            raise OperationalError("database is locked")
+        store(self, job)
+
+    started = importer._Pipeline.__init__
+
+    def count(self, imp):
+        pipelines.append(self)
+        started(self, imp)
+
+    prepares = {"n": 0}
+    prepare = RatingImporter._prepare
+
+    def slow_fourth_check(self, batch):
+        prepares["n"] += 1
+        if prepares["n"] == 4:
+            time.sleep(0.8)  # meanwhile batch 2 commits and batch 3 fails: both seen at the next batch
+        return prepare(self, batch)
+
+    monkeypatch.setattr(RatingImporter, "_store", store_slowly_then_fail_once)
+    monkeypatch.setattr(RatingImporter, "_prepare", slow_fourth_check)
+    monkeypatch.setattr(importer._Pipeline, "__init__", count)
+    summary = import_ratings(path, batch=4)
+    assert (summary.read, summary.imported, summary.rejected) == (21, 20, 1)
+    assert [e["record"]["projectNo"] for e in _reject_entries_at(Path(summary.rejects_path))] == [
+        "PL-MISSING"
+    ]
+    assert len(pipelines) >= 2  # back to the pipeline after the redo
+    assert Rating.objects.count() == 20
+
+
+def test_the_helper_stops_even_when_the_importer_ignores_sigterm(tmp_path, monkeypatch):
+    """The helper must not inherit a SIGTERM handler (the worker command installs one): the importer stops
+    it with SIGTERM when it stops reading early."""
+    import signal
+
+    cast = build_cast()
+    finished_case(cast, "PL-0", seq=1)
+    hour = compact(timedelta(hours=1))
+    lines = [
+        {"projectNo": "PL-0", "pf": "1", "satisfaction": 5, "assessTime": hour, "comment": "x" * 200}
+    ] * 3000
+    path = write_jsonl(tmp_path / "many.jsonl", lines)  # more than a pipe holds: the helper blocks
+    monkeypatch.setattr(importer, "PARSE_AHEAD_MIN_BYTES", 0)
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+
+        def stop(summary):
+            raise KeyboardInterrupt
+
+        began = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            import_ratings(path, batch=4, progress=stop)
+        assert time.monotonic() - began < 5  # not the 10 s close() waits before killing it
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not multiprocessing.active_children()

@@ -133,3 +133,55 @@ def test_cases_registered_in_bulk_get_their_own_keys():
         stored = Case.objects.get(pk=result.case.pk)
         assert stored.case_no == result.case_no and stored.applicant_name == result.case.applicant_name
         assert stored.finished_at == result.case.finished_at and stored.created_at is not None
+
+
+def test_insert_many_is_bulk_create_where_it_cannot_do_better(monkeypatch):
+    """Without INSERT … RETURNING for several rows (SQLite before 3.35), or for a model insert_new refuses,
+    insert_many is bulk_create itself; case registration still learns each new case's key."""
+    from django.db import connection
+
+    from haocha.core import rawrows
+
+    cast = build_cast()
+    from django.db.models.query import QuerySet
+
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    monkeypatch.setattr(rawrows, "_PLANS", {})
+    calls = []
+    original = QuerySet.bulk_create
+
+    def spy(self, objs, **kw):
+        calls.append(len(objs))
+        return original(self, objs, **kw)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", spy)
+    rawrows.insert_many([_rating(cast) for _ in range(2)])
+    assert calls == [2]
+    calls.clear()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.accounts.access import actor_for_api_key
+    from haocha.catalogue.services import CaseInput, cases_upsert
+    from tests.factories import resident_id
+
+    now = timezone.now()
+    [result] = cases_upsert(
+        actor=actor_for_api_key(cast.key_city),
+        records=[
+            CaseInput(
+                case_no="NO-RETURNING",
+                item_code=cast.item_a.code,
+                applicant_type="1",
+                applicant_name="王五",
+                applicant_id_number=resident_id(9),
+                applicant_phone="13812345678",
+                accepted_at=now - timedelta(days=1),
+                finished_at=now - timedelta(hours=1),
+                status="finished",
+            )
+        ],
+    )
+    assert calls == [1] and result.status == "created"
+    assert result.case.pk is not None and Case.objects.get(case_no="NO-RETURNING").pk == result.case.pk

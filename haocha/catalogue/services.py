@@ -273,6 +273,12 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool
             insert_many(to_create)  # bulk_create without the ORM compiling 500-row statements (~3x faster)
         if to_update:
             Case.objects.bulk_update(to_update, [*CASE_FIELDS, "updated_at"], batch_size=500)
+        if to_create and to_create[0].pk is None:  # databases that do not return keys from bulk inserts
+            ids = dict(
+                Case.objects.filter(case_no__in=[c.case_no for c in to_create]).values_list("case_no", "pk")
+            )
+            for case in to_create:
+                case.pk = ids[case.case_no]
         if invite:
             sms_invitations_for_cases(
                 cases=to_create + to_update

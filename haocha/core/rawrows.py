@@ -9,9 +9,10 @@ read.
   get_db_prep_save, as save() does (defaults, auto_now_add, JSON and UUID columns come out the same). It
   refuses a model that overrides save(), has save signal receivers, database defaults or a parent table,
   and related objects must be saved first (their ids are read as they are).
-- `insert_many(objs)`: bulk_create() for new rows of one model, on the same terms as insert_new: values
-  prepared once per field without the ORM compiling a statement per batch, a multi-row INSERT with
-  RETURNING for the primary keys (in row order, which Django's bulk_create relies on as well).
+- `insert_many(objs)`: bulk_create() for new rows of one model: values prepared by the fields as
+  insert_new does, without the ORM compiling each statement, a multi-row INSERT with RETURNING for the
+  primary keys (in row order, which Django's bulk_create relies on as well). For a model insert_new
+  refuses, or a database that cannot return several rows' keys, it is bulk_create() itself.
 - `fetch_row(sql, params, fields)`: one row of a hand-written SELECT, each column converted as the ORM's
   compiler converts that field (SQLite datetimes, booleans, JSON, UUIDs).
 """
@@ -106,7 +107,15 @@ def insert_many(objs: list, alias: str = "default", rows_per_statement: int = 50
     if any(type(o) is not model for o in objs):
         raise TypeError("insert_many: objects of one model only")
     conn = connections[alias]
-    steps, sql, _returning = _plan(model, alias)
+    try:
+        steps, sql, _returning = _plan(model, alias)
+    except TypeError:
+        steps = None
+    if steps is None or not conn.features.can_return_rows_from_bulk_insert:
+        # A model insert_new would refuse, or a database without INSERT … RETURNING for several rows
+        # (SQLite before 3.35): exactly what this stands in for.
+        model._base_manager.using(alias).bulk_create(objs, batch_size=rows_per_statement)
+        return
     meta = model._meta
     head, marks = sql.split(" VALUES ")
     marks = marks.split(" RETURNING ")[0]

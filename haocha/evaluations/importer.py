@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import queue
 import re
+import signal
 import sqlite3
 import sys
 import threading
@@ -492,9 +493,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
 
 
 # A parsed record as a marshal-able tuple (the helper process sends these): _Parsed's fields in the order
-# of _unpack_parsed, the rating time as microseconds since the epoch (UTC).
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+# of _unpack_parsed, the rating time as ISO 8601 text with its UTC offset.
 
 
 def _pack_parsed(p: _Parsed) -> tuple:
@@ -506,7 +505,7 @@ def _pack_parsed(p: _Parsed) -> tuple:
         p.level,
         p.reasons,
         p.comment,
-        (p.rated_at - _EPOCH) // _MICROSECOND,
+        p.rated_at.isoformat(),
         p.ev_type,
         p.ev_name,
         p.ev_id,
@@ -542,7 +541,7 @@ def _unpack_parsed(t: tuple, record) -> _Parsed:
         p.client_ip,
         p.key,
     ) = t
-    p.rated_at = _EPOCH + timedelta(microseconds=rated_at)
+    p.rated_at = datetime.fromisoformat(rated_at)  # the same instant and offset, at any year
     p.record = record
     return p
 
@@ -599,12 +598,19 @@ class _ParseAhead:
     def close(self) -> None:
         if self.process.is_alive():
             self.process.terminate()
-        self.process.join()
+        self.process.join(timeout=10)
+        if self.process.is_alive():  # cannot happen with _parse_ahead_main's own signal handlers
+            self.process.kill()
+            self.process.join()
         self.receiver.close()
 
 
 def _parse_ahead_main(path: str, batch: int, sender) -> None:
     """The helper process: every record of the file, parsed as _prepare would, in batches."""
+    # Not the handlers inherited from the importing process (the worker command has its own for
+    # SIGTERM): the importer stops the helper with SIGTERM, and handles Ctrl-C itself.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         out: list = []
         with open(path, "rb") as fh:
@@ -1058,7 +1064,7 @@ class RatingImporter:
         elif self.vendor == "sqlite":
             raw = cursor.db.connection
             step = self.sqlite_rows_per_insert
-            with self.connection.wrap_database_errors:
+            with cursor.db.wrap_database_errors:  # this thread's connection (the writer's, pipelined)
                 for i in range(0, len(rows), step):
                     chunk = rows[i : i + step]
                     sql = self._sqlite_inserts.get(len(chunk))
@@ -1301,13 +1307,17 @@ def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pip
                 batches = iter(helper)
             else:
                 batches = _batches(read_records(path, fmt, encoding), max(1, batch))
-            redo: list[list] = []
-            if pipeline:
+            while pipeline:
                 redo = _run_pipelined(importer, batches, summary, rejects, progress, tick)
-            for chunk in redo:  # read already; left over by the pipeline, done one at a time
-                rejects.write(importer.run_batch(chunk, summary))
-                tick(len(chunk))
-            for chunk in batches:
+                if not redo:
+                    break  # every batch is done
+                for chunk in redo:  # read already; left over by a failed write, done one at a time
+                    rejects.write(importer.run_batch(chunk, summary))
+                    tick(len(chunk))
+                    if progress is not None:
+                        progress(summary)
+                # then the rest of the file through a new pipeline
+            for chunk in batches:  # without a pipeline
                 summary.read += len(chunk)
                 rejects.write(importer.run_batch(chunk, summary))
                 tick(len(chunk))
@@ -1446,27 +1456,29 @@ def _run_pipelined(importer, batches, summary, rejects, progress, tick) -> list[
 def _run_pipeline(importer, batches, summary, rejects, progress, tick) -> list[list]:
     pipe = _Pipeline(importer)
 
-    def report(jobs):
+    def report(jobs, *, tell: bool = True):
         for job in jobs:
             summary.add(job.rejects, job.imported, job.duplicates)
             rejects.write(job.rejects)
-            if progress is not None:
+            if tell and progress is not None:
                 progress(summary)
 
     try:
         for chunk in batches:
             summary.read += len(chunk)
-            report(pipe.committed())
-            if pipe.failure is not None:
+            if pipe.failure is not None:  # the batches before the failed one are committed: report them
                 report(pipe.close())
                 return [*pipe.unwritten(), chunk]
+            report(pipe.committed())
             pipe.submit(importer._prepare(chunk))
             tick(len(chunk))
         report(pipe.close())
         return pipe.unwritten()
     except BaseException:
         pipe.abort.set()
-        pipe.close()
+        # Batches committed meanwhile are in the database: their rejects and counts are still reported
+        # (not to `progress`, which may be what raised).
+        report(pipe.close(), tell=False)
         raise
 
 
