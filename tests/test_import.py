@@ -361,18 +361,22 @@ CASE_FIELDS = [
 ]
 
 
-def test_cases_import_then_ratings_on_them(cast, tmp_path):
-    accepted, finished = compact(timedelta(days=2)), compact(timedelta(hours=3))
-    base = {
+def _case_row(cast, accepted_ago: timedelta, finished_ago: timedelta) -> dict:
+    """A finished case record (national interface field names) without its number and ID number."""
+    return {
         "taskCode": cast.item_a.code,
         "userProp": "1",
         "userName": "刘洋",
         "mobile": "13512345678",
         "applyChannel": "网上申报",
         "proStatus": "已办结",
-        "acceptDate": accepted,
-        "finishDate": finished,
+        "acceptDate": compact(accepted_ago),
+        "finishDate": compact(finished_ago),
     }
+
+
+def test_cases_import_then_ratings_on_them(cast, tmp_path):
+    base = _case_row(cast, timedelta(days=2), timedelta(hours=3))
     rows = [
         {**base, "projectNo": "CI-1", "certKey": resident_id(11)},
         {**base, "projectNo": "CI-2", "certKey": resident_id(12), "windowCode": cast.window_a.code},
@@ -429,16 +433,7 @@ def test_cases_import_then_ratings_on_them(cast, tmp_path):
 def test_imported_history_invites_no_one_by_sms_unless_asked(cast, tmp_path):
     from haocha.integrations.sms.models import SmsInvitation
 
-    base = {
-        "taskCode": cast.item_a.code,
-        "userProp": "1",
-        "userName": "刘洋",
-        "mobile": "13512345678",
-        "applyChannel": "网上申报",
-        "proStatus": "已办结",
-        "acceptDate": compact(timedelta(days=1)),
-        "finishDate": compact(timedelta(hours=1)),  # recent: the live intake would invite
-    }
+    base = _case_row(cast, timedelta(days=1), timedelta(hours=1))  # recent: the live intake would invite
     history = write_csv(
         tmp_path / "h.csv", CASE_FIELDS, [{**base, "projectNo": "SMS-1", "certKey": resident_id(31)}]
     )

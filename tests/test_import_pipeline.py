@@ -310,20 +310,23 @@ def test_a_helper_that_fails_or_dies_stops_the_import_with_a_clear_error(tmp_pat
     assert rest.imported + rest.duplicates == 12 and Rating.objects.count() == 12
 
 
+def _cases_and_a_missing_one(tmp_path, n: int):
+    """n finished cases PL-0… and a file rating each, with a rating of an unknown case as its 6th line
+    (in batch 2 with batches of 4)."""
+    cast = build_cast()
+    for i in range(n):
+        finished_case(cast, f"PL-{i}", seq=i + 1)
+    hour = compact(timedelta(hours=1))
+    lines = [{"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(n)]
+    lines.insert(5, {"projectNo": "PL-MISSING", "pf": "1", "satisfaction": 5, "assessTime": hour})
+    return write_jsonl(tmp_path / "missing.jsonl", lines)
+
+
 @pytest.mark.parametrize("pipeline", [False, True], ids=["plain", "pipelined"])
 def test_batches_committed_before_an_error_are_reported(tmp_path, monkeypatch, pipeline):
     """An error in the importer's own thread while the writer commits: the batches committed meanwhile
     still get their rejects logged and counted, as the plain import logs each batch after its commit."""
-    cast = build_cast()
-    for i in range(12):
-        finished_case(cast, f"PL-{i}", seq=i + 1)
-    hour = compact(timedelta(hours=1))
-    lines = [{"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(7)]
-    lines.insert(5, {"projectNo": "PL-MISSING", "pf": "1", "satisfaction": 5, "assessTime": hour})  # batch 2
-    lines += [
-        {"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(7, 11)
-    ]
-    path = write_jsonl(tmp_path / "lr.jsonl", lines)
+    path = _cases_and_a_missing_one(tmp_path, 11)
     calls = {"prepare": 0, "store": 0}
     prepare, store = RatingImporter._prepare, RatingImporter._store
 
@@ -369,13 +372,7 @@ def _reject_entries_at(path) -> list:
 def test_a_failure_found_while_batches_wait_reports_the_committed_ones_and_resumes(tmp_path, monkeypatch):
     """Batch 2 is still being written when batch 3 fails to write: batch 2's rejects are reported, batch
     3 is redone one at a time, and the rest of the file goes through a new pipeline."""
-    cast = build_cast()
-    for i in range(20):
-        finished_case(cast, f"PL-{i}", seq=i + 1)
-    hour = compact(timedelta(hours=1))
-    lines = [{"projectNo": f"PL-{i}", "pf": "1", "satisfaction": 5, "assessTime": hour} for i in range(20)]
-    lines.insert(5, {"projectNo": "PL-MISSING", "pf": "1", "satisfaction": 5, "assessTime": hour})  # batch 2
-    path = write_jsonl(tmp_path / "wait.jsonl", lines)
+    path = _cases_and_a_missing_one(tmp_path, 20)
     stores, pipelines = {"n": 0}, []
     store = RatingImporter._store
 
@@ -440,3 +437,33 @@ def test_the_helper_stops_even_when_the_importer_ignores_sigterm(tmp_path, monke
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert not multiprocessing.active_children()
+
+
+def test_a_parsed_record_survives_packing_whole():
+    from datetime import timezone as tz
+
+    record = {
+        "projectNo": "P-1",
+        "pf": "4",
+        "satisfaction": 2,
+        "evalDetail": "OF401,OF402",
+        "writingEvaluation": "等候太久",
+        "assessTime": "2026-11-02T09:30:15.123456-05:00",
+        "assessNumber": 2,
+        "userProp": "1",
+        "userName": "张三",
+        "certKey": "430102198503120016",
+        "mobile": "13812345678",
+        "windowCode": "W1",
+        "regionCode": "430102",
+        "staffNo": "S1",
+        "deviceId": "PAD-1",
+        "clientIp": "10.0.0.1",
+        "submissionId": "k-1",
+    }
+    p = importer._parse_rating(7, record)
+    assert set(importer._Parsed.__slots__) == {*importer._PACKED, "record"}
+    q = importer._unpack_parsed(importer._pack_parsed(p), b"raw")
+    for name in importer._PACKED:
+        assert getattr(q, name) == getattr(p, name), name
+    assert q.rated_at.utcoffset() == tz(timedelta(hours=-5)).utcoffset(None) and q.record == b"raw"

@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import marshal
 import multiprocessing
+import operator
 import os
 import queue
 import re
@@ -178,6 +179,13 @@ def read_records(path, fmt: str, encoding: str = "utf-8-sig") -> Iterator[tuple[
         return
     if fmt != "jsonl":
         raise ValueError(f"不支持的格式 {fmt}（csv 或 jsonl）")
+    for line_no, _raw, record, error in _jsonl_lines(path):
+        yield line_no, record, error
+
+
+def _jsonl_lines(path) -> Iterator[tuple[int, bytes, dict | None, tuple]]:
+    """(line number, the line, its record or None, error) for each line of a JSON lines file but blank
+    ones; error is () or (code, message); a line that is no JSON object has no record."""
     with open(path, "rb") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
@@ -185,16 +193,16 @@ def read_records(path, fmt: str, encoding: str = "utf-8-sig") -> Iterator[tuple[
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
-                yield line_no, None, ("unreadable_line", "该行不是有效的 JSON")
+                yield line_no, line, None, ("unreadable_line", "该行不是有效的 JSON")
                 continue
             if not isinstance(record, dict):
-                yield line_no, None, ("unreadable_line", "该行不是 JSON 对象")
+                yield line_no, line, None, ("unreadable_line", "该行不是 JSON 对象")
                 continue
             # PostgreSQL cannot store NUL: one would fail a whole batch. The byte test is the fast filter.
             if b"\\u0000" in line and _has_nul(record):
-                yield line_no, record, _NUL
+                yield line_no, line, record, _NUL
                 continue
-            yield line_no, record, ()
+            yield line_no, line, record, ()
 
 
 def _batches(records: Iterator, size: int) -> Iterator[list]:
@@ -496,27 +504,33 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
 # of _unpack_parsed, the rating time as ISO 8601 text with its UTC offset.
 
 
+_PACKED = (  # _Parsed's slots but the record, in the order _unpack_parsed unpacks them
+    "line",
+    "case_no",
+    "kind",
+    "channel_text",
+    "level",
+    "reasons",
+    "comment",
+    "rated_at",
+    "ev_type",
+    "ev_name",
+    "ev_id",
+    "ev_phone",
+    "window_code",
+    "region_code",
+    "staff_no",
+    "device_id",
+    "client_ip",
+    "key",
+)
+_RATED_AT = _PACKED.index("rated_at")
+_packed_values = operator.attrgetter(*_PACKED)
+
+
 def _pack_parsed(p: _Parsed) -> tuple:
-    return (
-        p.line,
-        p.case_no,
-        p.kind,
-        p.channel_text,
-        p.level,
-        p.reasons,
-        p.comment,
-        p.rated_at.isoformat(),
-        p.ev_type,
-        p.ev_name,
-        p.ev_id,
-        p.ev_phone,
-        p.window_code,
-        p.region_code,
-        p.staff_no,
-        p.device_id,
-        p.client_ip,
-        p.key,
-    )
+    values = _packed_values(p)
+    return (*values[:_RATED_AT], p.rated_at.isoformat(), *values[_RATED_AT + 1 :])
 
 
 def _unpack_parsed(t: tuple, record) -> _Parsed:
@@ -613,27 +627,17 @@ def _parse_ahead_main(path: str, batch: int, sender) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         out: list = []
-        with open(path, "rb") as fh:
-            for line_no, raw in enumerate(fh, start=1):
-                if not raw.strip():
-                    continue
+        for line_no, raw, record, error in _jsonl_lines(path):
+            if error:
+                out.append((line_no, None if record is None else raw, error))
+            else:
                 try:
-                    record = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    out.append((line_no, None, ("unreadable_line", "该行不是有效的 JSON")))
-                else:
-                    if not isinstance(record, dict):
-                        out.append((line_no, None, ("unreadable_line", "该行不是 JSON 对象")))
-                    elif b"\\u0000" in raw and _has_nul(record):
-                        out.append((line_no, raw, _NUL))
-                    else:
-                        try:
-                            out.append((line_no, raw, (), _pack_parsed(_parse_rating(line_no, record))))
-                        except RecordError as exc:
-                            out.append((line_no, raw, (exc.code, exc.message)))
-                if len(out) >= batch:
-                    sender.send_bytes(marshal.dumps(out))
-                    out = []
+                    out.append((line_no, raw, (), _pack_parsed(_parse_rating(line_no, record))))
+                except RecordError as exc:
+                    out.append((line_no, raw, (exc.code, exc.message)))
+            if len(out) >= batch:
+                sender.send_bytes(marshal.dumps(out))
+                out = []
         if out:
             sender.send_bytes(marshal.dumps(out))
         sender.send_bytes(marshal.dumps([]))
