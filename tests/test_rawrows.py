@@ -87,9 +87,17 @@ def test_insert_many_stores_what_bulk_create_stores_and_sets_keys_in_order(monke
     from haocha.core import rawrows
 
     cast = build_cast()
-    by_orm = [_rating(cast, comment=f"第{i}条", client_ip="" if i % 2 else "10.0.0.1") for i in range(7)]
+    from zoneinfo import ZoneInfo
+
+    def make(i):  # every other one rated at a Beijing time: stored as the same instant
+        when = datetime(
+            2026, 11, 2, 17, 30, 15, 123456 + i, tzinfo=ZoneInfo("Asia/Shanghai") if i % 2 else UTC
+        )
+        return _rating(cast, comment=f"第{i}条", client_ip="" if i % 2 else "10.0.0.1", rated_at=when)
+
+    by_orm = [make(i) for i in range(7)]
     Rating.objects.bulk_create(by_orm)
-    by_hand = [_rating(cast, comment=f"第{i}条", client_ip="" if i % 2 else "10.0.0.1") for i in range(7)]
+    by_hand = [make(i) for i in range(7)]
     monkeypatch.setattr(rawrows, "_PLANS", {})
     rawrows.insert_many(by_hand, rows_per_statement=3)  # 3 + 3 + 1 rows
     assert all(not r._state.adding for r in by_hand)
@@ -97,6 +105,7 @@ def test_insert_many_stores_what_bulk_create_stores_and_sets_keys_in_order(monke
     for orm, hand in zip(by_orm, by_hand, strict=True):
         assert Rating.objects.get(pk=hand.pk).comment == hand.comment  # each object got its own row's key
         assert _stored(hand.pk) == _stored(orm.pk)
+        assert Rating.objects.get(pk=hand.pk).rated_at == hand.rated_at
     with pytest.raises(TypeError):
         rawrows.insert_many([_rating(cast), Case()])
     rawrows.insert_many([])  # nothing to do
