@@ -1,7 +1,6 @@
 """Bench steps that run inside a subprocess whose DATABASE_URL points at the bench database."""
 
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from haocha.catalogue.models import Case
+from haocha.core.ids import uuid7
 from haocha.evaluations.importer import import_cases, import_ratings
 from haocha.evaluations.models import Rating
 
@@ -97,7 +97,7 @@ def raw_insert_rate(reserve_start: int, reserve: int, seconds: float) -> dict:
     try:
         while n < len(case_ids) and time.perf_counter() < deadline:
             row = samples[n % len(samples)]
-            row[pos_public] = uuid.uuid4() if native_uuid else uuid.uuid4().hex
+            row[pos_public] = uuid7() if native_uuid else uuid7().hex  # as the model's default
             row[pos_case] = case_ids[n]
             cursor.execute(sql, row)
             cursor.fetchall()

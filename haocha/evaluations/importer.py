@@ -8,7 +8,6 @@ import ipaddress
 import marshal
 import multiprocessing
 import operator
-import os
 import queue
 import re
 import signal
@@ -36,6 +35,7 @@ from haocha.accounts.models import ApiClient
 from haocha.catalogue.models import ApplicantType, Case
 from haocha.catalogue.services import CaseInput, cases_upsert
 from haocha.core import identity
+from haocha.core.ids import uuid7_hex
 from haocha.evaluations import levels as lv
 from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel, channel_from_code, indicator_set_code
 from haocha.evaluations.models import Rating
@@ -647,22 +647,12 @@ def _parse_ahead_main(path: str, batch: int, sender) -> None:
         sender.close()
 
 
-_UUID_VARIANT = "89ab"
-
-
 def _public_ids(count: int, native_uuid: bool) -> Iterator:
-    """`count` random version-4 UUIDs (as UUID objects, or as the 32 hex digits SQLite stores), drawn
-    from one os.urandom call: a call per id releases the GIL each time, and the pipeline's writer
-    thread then holds the importer up while it binds a whole statement."""
-    raw = os.urandom(16 * count)
-    if native_uuid:
-        return (uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16))
-    h = raw.hex()
-    v = _UUID_VARIANT
-    return (
-        f"{h[i : i + 12]}4{h[i + 13 : i + 16]}{v[int(h[i + 16], 16) & 3]}{h[i + 17 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    )
+    """`count` public ids as the model's default makes them (version-7 UUIDs, see core.ids), as UUID
+    objects or as the 32 hex digits SQLite stores, from one os.urandom call: a call per id released the
+    GIL each time, and the pipeline's writer thread then held the importer up for a whole statement."""
+    ids = uuid7_hex(count)
+    return (uuid.UUID(hex=x) for x in ids) if native_uuid else ids
 
 
 class _Hasher:

@@ -1,12 +1,11 @@
 """Ratings (评价), their indicator sets and reasons, replies, correction flags and the rating policy."""
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
+from haocha.core.ids import uuid7
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import Level
 from haocha.organisations.models import Organisation, Region, Staff, Window
@@ -88,7 +87,8 @@ class Rating(models.Model):
         FIRST = 1, "首次评价"
         FOLLOW_UP = 2, "追评"
 
-    public_id = models.UUIDField("评价编号", default=uuid.uuid4, unique=True, editable=False)
+    # Time-ordered (version 7): inserts land at the end of the unique index (see core.ids)
+    public_id = models.UUIDField("评价编号", default=uuid7, unique=True, editable=False)
     # db_index=False on these four: the composite indexes and the (case, kind) constraint cover them,
     # and every extra index costs each insert (measured: import +27% without them).
     case = models.ForeignKey(
