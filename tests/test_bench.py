@@ -87,3 +87,24 @@ def test_analytics_bench_smoke():
         "windows_month_ranking",
     }
     assert all(r["p95_ms"] > 0 for r in result["requests"].values())
+
+
+def test_import_bench_smoke():
+    """A small import with its database-only baseline: the same rows copied again by the database itself."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    cmd = [sys.executable, "-m", "haocha.cli", "bench", "import", "--json", "--ratings", "3000"]
+    cmd += ["--cases-import", "200", "--batch", "1000"]
+    proc = subprocess.run(
+        cmd, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["database"] == "sqlite"
+    assert result["import_ratings_imported"] == 3000 and result["import_ratings_rejected"] == 0
+    assert result["import_rerun_duplicates"] == 3000
+    assert result["import_cases_imported"] == 200
+    # every imported row was copied once more, by one INSERT … SELECT a batch
+    assert result["import_db_copy_rows"] == 3000
+    assert result["import_db_copy_per_s"] > 0
+    ratio = result["import_ratings_per_s"] / result["import_db_copy_per_s"]
+    assert result["import_ratio"] == pytest.approx(ratio, abs=0.002)

@@ -215,6 +215,11 @@ def summary_text(r: dict) -> str:
             f"用时 {r['import_seconds']} 秒，速度 {r['import_ratings_per_s']:,.0f} 条/秒；"
             f"重复执行 {r['import_rerun_per_s']:,.0f} 条/秒（全部跳过 {r['import_rerun_duplicates']} 条）",
         ]
+        if r.get("import_db_copy_per_s"):
+            lines.append(
+                f"  数据库自身复制同样的 {r['import_db_copy_rows']} 行（INSERT … SELECT，每批一次提交，"
+                f"无 Python 逐行处理）{r['import_db_copy_per_s']:,.0f} 行/秒，导入/复制 = {r['import_ratio']}"
+            )
         if "import_cases_per_s" in r:
             lines.append(f"  办件导入 {r['import_cases']} 条，速度 {r['import_cases_per_s']:,.0f} 条/秒")
     if "due_per_s" in r:
