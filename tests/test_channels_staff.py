@@ -81,6 +81,39 @@ def test_filters(cast):
         assert sup.get("/ratings/", bad).status_code == 422
 
 
+def test_the_count_is_capped_on_large_lists(cast):
+    """Past the cap the list says so and asks for narrower filters; the count query reads cap + 1 rows."""
+    from django.db import connection
+
+    from haocha.channels.views import ratings as view
+
+    some_ratings(cast)
+    sup = logged_in(cast.supervisor)
+    with mock.patch.object(view, "COUNT_CAP", 3), mock.patch.object(view, "PAGE", 2):
+        seen = []
+
+        def record(execute, sql, params, many, context):
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):  # (request_started empties connection.queries)
+            first = sup.get("/ratings/").content.decode()
+        second = sup.get("/ratings/", {"page": 2}).content.decode()
+        beyond = sup.get("/ratings/", {"page": 3}).content.decode()
+        narrowed = sup.get("/ratings/", {"channel": "tablet"}).content.decode()
+    assert "超过 3 条，只列出最近的 3 条" in first and "第 1 / 2 页" in first
+    counts = [sql for sql in seen if "COUNT(" in sql.upper() and "evaluations_rating" in sql]
+    assert len(counts) == 1 and "LIMIT 4" in counts[0], counts
+    rows = [html.count('<tr data-id="') for html in (first, second)]
+    assert rows == [2, 1]  # the three newest; the oldest of the four is not reachable
+    assert beyond.count('<tr data-id="') == 1 and "第 2 / 2 页" in beyond  # clamped to the last page
+    assert "共 1 条" in narrowed and "超过" not in narrowed
+    newest = Rating.objects.order_by("-rated_at", "-id")[:3]
+    shown = {r.public_id.hex for r in newest}
+    listed = {chunk.split('"')[0] for chunk in (first + second).split('<tr data-id="')[1:]}
+    assert {x.replace("-", "") for x in listed} == shown
+
+
 def test_scope_and_outsiders(cast):
     some_ratings(cast)
     handler_b = logged_in(cast.handler_b).get("/ratings/").content.decode()

@@ -4,7 +4,6 @@ by period, channel, level, department, hall and window; evaluators masked."""
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from haocha.channels.models import Device
 from haocha.channels.selectors import halls_visible_to, ratings_visible_to
 from haocha.core.errors import Forbidden, InvalidInput
 from haocha.core.identity import mask_name
+from haocha.core.paging import CappedPaginator
 from haocha.evaluations.channels import Channel, channel_code
 from haocha.evaluations.levels import ORDERED, Level
 from haocha.evaluations.models import Indicator, Rating
@@ -25,6 +25,7 @@ from haocha.organisations.models import Organisation
 # Window clerks are left out on purpose: staff who can see each press come under pressure (and may press).
 VIEW_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.HANDLER, Role.OPERATOR_12345)
 PAGE = 50
+COUNT_CAP = 10_000  # rows counted and reachable by paging; beyond that the filters must narrow the list
 DEFAULT_DAYS = 30
 
 
@@ -124,7 +125,8 @@ def rating_list(request):
         qs = _apply(ratings_visible_to(actor), f).select_related(
             "department", "hall", "window", "staff", "item", "case"
         )
-        page = Paginator(qs.order_by("-rated_at", "-id"), PAGE).get_page(request.GET.get("page"))
+        paginator = CappedPaginator(qs.order_by("-rated_at", "-id"), PAGE, cap=COUNT_CAP)
+        page = paginator.get_page(request.GET.get("page"))
         for r in page.object_list:
             r.evaluator_masked = mask_name(r.evaluator_name)
     departments = (
