@@ -193,6 +193,61 @@ def test_tablet_landscape_survives_a_server_outage():
     assert late.rated_at < late.received_at  # counted when pressed, not when delivered
 
 
+def test_tablet_starts_during_an_outage_from_its_offline_copy():
+    """A tablet that restarts while the server is away opens its page from the copy its service worker
+    kept; the rating pressed then waits, and is delivered once when the server is back."""
+    cast = build_cast()
+    staff = clerk_is_staff(cast)
+    duty.duty_start(staff=staff, window=cast.window_a, label="clerk")
+    device, code = devices.tablet_register(actor=actor_for_user(cast.clerk), window=cast.window_a)
+    server = ProductionServer()
+    try:
+        server.start()
+        with browser_session() as browser:
+            page = new_page(browser, 1280, 800)
+            activate_in(page, server.url, code)
+            page.wait_for_selector("body[data-offline-copy=kept]", timeout=15_000)
+            kept = page.evaluate(
+                "caches.open('haocha-tablet-1').then(c => c.keys())"
+                ".then(k => k.map(r => new URL(r.url).pathname + new URL(r.url).search))"
+            )
+            assert f"/tablet/{cast.window_a.code}/" in kept
+            assert any(p.startswith("/static/channels/tablet.js") for p in kept), kept
+            assert any(p.startswith("/static/channels/tablet.css") for p in kept), kept
+
+            server.stop()
+            assert server.is_down()
+            page.reload()  # the tablet restarts during the outage
+            page.wait_for_selector(".level")
+            assert page.inner_text("#t-staff-name") == "网络恢复后显示上岗人员"
+            assert page.inner_text("#t-window-number") == "A01"
+            page.wait_for_function("!document.querySelector('.level').disabled")
+            page.click("[data-level=satisfied]")
+            page.wait_for_selector("#screen-thanks:not([hidden])")
+            page.wait_for_selector("#sync.offline", timeout=15_000)
+            assert pending(page) == 1
+            screenshot(page, "ch-tablet-offline-start")
+            assert Rating.objects.count() == 0
+
+            server.start()
+            page.wait_for_selector('#sync[data-pending="0"]', timeout=45_000)
+            page.wait_for_function(
+                "document.getElementById('t-staff-name').textContent === '李娜'", timeout=30_000
+            )  # the duty state is back once the server answers
+            assert page.js_errors == []
+    finally:
+        server.stop()
+        server.log.close()
+    rating = Rating.objects.get()
+    assert (rating.level, rating.channel, rating.window, rating.staff, rating.device_id) == (
+        "satisfied",
+        "tablet",
+        cast.window_a,
+        staff,
+        device.code,
+    )
+
+
 def test_tablet_portrait_rates_the_case_being_served(live_server):
     cast = build_cast()
     staff = clerk_is_staff(cast)

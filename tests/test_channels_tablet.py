@@ -241,3 +241,40 @@ def test_the_queue_system_pushes_the_case_served(cast, api_for):
         api_for().put(f"/channels/windows/{cast.window_a.code}/serving", {"case_no": "Q-1"}).status_code
         == 401
     )
+
+
+def _tablet_config(html: str) -> dict:
+    import json
+
+    return json.loads(html.split('id="tablet-config" type="application/json">')[1].split("</script>")[0])
+
+
+def test_the_offline_copy_leaves_out_who_is_on_duty_and_the_case_served(cast):
+    """The copy the service worker keeps for a start during an outage: by then the staff on duty and the
+    case being served may have changed, so the copy has neither; the rest of the page is the same."""
+    finished_case(cast, "TAB-OFF", window=cast.window_a)
+    _staff, clerk = on_duty(cast)
+    assert clerk.post("/desk/serving/", {"case_no": "TAB-OFF"}).status_code == 302
+    tablet, _device = tablet_client(cast, cast.window_a)
+    online = tablet.get(f"/tablet/{cast.window_a.code}/")
+    copy = tablet.get(f"/tablet/{cast.window_a.code}/", {"copy": "offline"})
+    assert online.status_code == copy.status_code == 200
+    live, kept = _tablet_config(online.content.decode()), _tablet_config(copy.content.decode())
+    assert live["state"]["staff"]["staff_no"] == "SJ0001" and live["state"]["case"]["case_no"] == "TAB-OFF"
+    assert kept["state"]["staff"] is None and kept["state"]["case"] is None
+    assert kept["state"]["offline_copy"] is True and "offline_copy" not in live["state"]
+    assert kept["levels"] == live["levels"] and kept["reasons"] == live["reasons"]
+    assert kept["serviceWorkerUrl"] == live["serviceWorkerUrl"] == "/tablet/sw.js"
+    assert "SJ0001" not in copy.content.decode() and "TAB-OFF" not in copy.content.decode()
+    assert "网络恢复后显示上岗人员" in copy.content.decode()
+    # only the registered tablet gets either
+    assert Client().get(f"/tablet/{cast.window_a.code}/", {"copy": "offline"}).status_code == 403
+
+
+def test_the_service_worker_script_is_served_under_tablet(cast):
+    r = Client().get("/tablet/sw.js")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/javascript")
+    assert r["Cache-Control"] == "no-cache"
+    body = r.content.decode()
+    assert 'addEventListener("fetch"' in body and "copy=offline" in body
+    assert Client().post("/tablet/sw.js").status_code == 405

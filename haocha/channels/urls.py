@@ -15,6 +15,7 @@ urlpatterns = [
     path("my/logout/", mycases.my_logout, name="my_logout"),
     # Registered devices: the window tablet and the self-service terminal.
     path("devices/activate/<str:code>/", devices.activate, name="activate"),
+    path("tablet/sw.js", tablet.tablet_service_worker, name="tablet_service_worker"),
     path("tablet/<str:window_code>/", tablet.tablet_page, name="tablet"),
     path("tablet/<str:window_code>/state", tablet.tablet_state_json, name="tablet_state"),
     path("tablet/<str:window_code>/ratings", tablet.tablet_rating, name="tablet_rating"),

@@ -1,9 +1,12 @@
 """The window tablet (kiosk): one page per window, for a device registered to that window only."""
 
 import json
+from functools import cache
 
-from django.http import JsonResponse
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,9 +30,13 @@ def _error(exc: DomainError) -> JsonResponse:
 @never_cache
 @require_GET
 def tablet_page(request, window_code):
+    """The tablet's page; with ?copy=offline, the copy its service worker keeps for a start during an
+    outage: without the staff on duty and the case being served, which could be hours old by then."""
     device = device_from_request(request, kind=Device.Kind.TABLET, window_code=window_code)
     spec = form_spec(Channel.TABLET)
     state = tablet_state(device)
+    if request.GET.get("copy") == "offline":
+        state = {**state, "staff": None, "case": None, "offline_copy": True}
     config = {
         "window": device.window.code,
         "device": device.code,
@@ -41,12 +48,29 @@ def tablet_page(request, window_code):
         "thanksSeconds": THANKS_SECONDS,
         "idleSeconds": REASONS_IDLE_SECONDS,
         "state": state,
+        "serviceWorkerUrl": reverse("channels:tablet_service_worker"),
     }
     return render(
         request,
         "channels/tablet.html",
         {"device": device, "state": state, "config": config, "levels": ORDERED},
     )
+
+
+@require_GET
+def tablet_service_worker(request):
+    """tablet-sw.js, served under /tablet/ so that its scope covers the tablet pages (a worker's scope is
+    at most the folder its script is served from); revalidated on every load, so an update reaches every
+    tablet at its next page load."""
+    response = HttpResponse(_service_worker_source(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@cache
+def _service_worker_source() -> bytes:
+    with open(finders.find("channels/tablet-sw.js"), "rb") as fh:
+        return fh.read()
 
 
 @never_cache

@@ -59,7 +59,7 @@
     var person = document.createElement("div"); person.className = "t-person";
     var name = document.createElement("div"); name.id = "t-staff-name";
     name.className = "t-name" + (s ? "" : " t-empty");
-    name.textContent = s ? s.name : "暂无工作人员上岗";
+    name.textContent = s ? s.name : (state.offline_copy ? "网络恢复后显示上岗人员" : "暂无工作人员上岗");
     person.appendChild(name);
     if (s) {
       var no = document.createElement("div"); no.className = "t-no";
@@ -251,4 +251,22 @@
   renderState();
   start();
   flush();
+
+  /* Keep an offline copy of this page and its files in the service worker (tablet-sw.js), so that the
+     tablet opens even when it restarts during an outage. Browsers allow service workers on HTTPS and on
+     localhost only; elsewhere the tablet works as before, without the copy. */
+  if ("serviceWorker" in navigator && !state.offline_copy) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      if (e.data && e.data.type === "kept") document.body.dataset.offlineCopy = "kept";
+    });
+    navigator.serviceWorker.register(cfg.serviceWorkerUrl, { scope: "/tablet/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      var files = document.querySelectorAll("link[rel=stylesheet][href], script[src]");
+      reg.active.postMessage({
+        type: "keep", page: location.pathname,
+        assets: Array.prototype.map.call(files, function (el) { return el.href || el.src; })
+      });
+    }).catch(function () { /* no offline copy: the tablet still works online */ });
+  }
 })();
