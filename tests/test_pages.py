@@ -28,3 +28,40 @@ def test_openapi_lists_every_operation(client):
     ):
         assert path in paths, path
     assert "好差评" in spec["info"]["title"]
+
+
+def test_openapi_documents_the_error_answers(cast, client):
+    """Every operation lists its error answers with the one error shape; real errors have that shape."""
+    spec = client.get("/api/openapi.json").json()
+    error = spec["components"]["schemas"]["Error"]
+    assert error["required"] == ["code", "message"]
+    ref = {"$ref": "#/components/schemas/Error"}
+
+    def statuses(path, method):
+        responses = spec["paths"][path][method]["responses"]
+        for status, answer in responses.items():
+            if status >= "400":
+                assert answer["content"]["application/json"]["schema"] == ref, (path, status)
+        return set(responses)
+
+    assert statuses("/api/ratings", "post") == {"201", "400", "401", "403", "404", "409", "422"}
+    assert statuses("/api/cases/{case_no}", "get") == {"200", "400", "401", "403", "404", "422"}
+    assert {"401", "403"}.isdisjoint(statuses("/api/regions", "get"))  # public reference data
+    assert "429" in statuses("/api/channels/links/{token}/rating", "post")
+    replayed = spec["paths"]["/api/ratings"]["post"]["responses"]["201"]["headers"]
+    assert "Idempotent-Replayed" in replayed
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "422" in operation["responses"], (method, path)
+    # what the API really answers has the documented shape
+    answers = [
+        client.get("/api/cases/NOPE"),  # no credentials
+        client.get("/api/cases/NOPE", HTTP_X_API_KEY=cast.key_city),
+        client.post("/api/ratings", {}, content_type="application/json", HTTP_X_API_KEY=cast.key_city),
+    ]
+    assert [a.status_code for a in answers] == [401, 404, 422]
+    for answer in answers:
+        body = answer.json()
+        assert set(body) <= set(error["properties"]) and all(
+            isinstance(body[k], str) for k in error["required"]
+        )
