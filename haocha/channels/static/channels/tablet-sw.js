@@ -3,8 +3,9 @@
    asked this worker to keep (the server renders that copy without the staff on duty and the case being
    served, which it cannot know offline). Ratings pressed meanwhile wait in localStorage (tablet.js) and
    are delivered once the server answers, as after any network loss.
-   The page and its static files: the network first, the kept copy when it fails or takes over 5 s.
-   Everything else (the duty state, the ratings themselves): the network only. */
+   The page and its static files: the network first; the kept copy when the network fails, answers 5xx
+   (the proxy in front of a server that is down) or takes over 5 s; without a kept copy, whatever the
+   network answers, whenever it does. Everything else (the duty state, the ratings): the network only. */
 "use strict";
 
 var CACHE = "haocha-tablet-1";
@@ -13,11 +14,18 @@ var NETWORK_MS = 5000;
 function isTabletPage(url) { return /^\/tablet\/[^/]+\/$/.test(url.pathname); }
 function isStatic(url) { return url.pathname.indexOf("/static/") === 0; }
 
-function network(request) {
-  return new Promise(function (resolve, reject) {
-    var timer = setTimeout(function () { reject(new Error("timeout")); }, NETWORK_MS);
-    fetch(request).then(function (r) { clearTimeout(timer); resolve(r); },
-                        function (e) { clearTimeout(timer); reject(e); });
+function respond(request, key) {
+  var network = fetch(request);
+  var copy = caches.open(CACHE).then(function (cache) { return cache.match(key); },
+                                     function () { return undefined; });
+  var good = network.then(function (r) {
+    if (r.status >= 500) throw new Error("HTTP " + r.status);
+    return { answer: r };
+  }).catch(function () { return {}; });
+  var slow = new Promise(function (resolve) { setTimeout(function () { resolve({}); }, NETWORK_MS); });
+  return Promise.race([good, slow]).then(function (first) {
+    if (first.answer) return first.answer;
+    return copy.then(function (hit) { return hit || network; });
   });
 }
 
@@ -61,9 +69,5 @@ self.addEventListener("fetch", function (event) {
   if (url.origin !== self.location.origin) return;
   var page = request.mode === "navigate" && isTabletPage(url);
   if (!page && !isStatic(url)) return;
-  event.respondWith(network(request).catch(function () {
-    return caches.open(CACHE).then(function (cache) {
-      return cache.match(page ? url.origin + url.pathname : request);
-    }).then(function (hit) { return hit || Response.error(); });
-  }));
+  event.respondWith(respond(request, page ? url.origin + url.pathname : request));
 });
