@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +94,10 @@ def test_analytics_bench_smoke():
 def test_import_bench_smoke():
     """A small import with its database-only baseline: the same rows copied again by the database itself."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    bench_dir = Path(settings.VAR_DIR) / "bench"
+    before = set(bench_dir.glob("import-*"))
     cmd = [sys.executable, "-m", "haocha.cli", "bench", "import", "--json", "--ratings", "3000"]
-    cmd += ["--cases-import", "200", "--batch", "1000"]
+    cmd += ["--cases-import", "200", "--batch", "1000", "--keep"]
     proc = subprocess.run(
         cmd, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -108,3 +112,17 @@ def test_import_bench_smoke():
     assert result["import_db_copy_per_s"] > 0
     ratio = result["import_ratings_per_s"] / result["import_db_copy_per_s"]
     assert result["import_ratio"] == pytest.approx(ratio, abs=0.002)
+    # the copies land after the imported rows in the indexes (ids and times), as the import's rows did
+    (run,) = set(bench_dir.glob("import-*")) - before
+    try:
+        with sqlite3.connect(run / "bench.sqlite3") as db:
+            rows = db.execute(
+                "SELECT idempotency_scope, MIN(public_id), MAX(public_id), MIN(rated_at), MAX(rated_at), "
+                "COUNT(DISTINCT case_id) FROM evaluations_rating GROUP BY 1"
+            ).fetchall()
+    finally:
+        shutil.rmtree(run)
+    by_scope = {row[0]: row[1:] for row in rows}
+    imported, copied = by_scope["import"], by_scope["bench-copy"]
+    assert copied[0] > imported[1] and copied[2] > imported[3]
+    assert imported[4] == copied[4] == 3000 - result["import_follow_ups"]

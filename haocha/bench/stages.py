@@ -1,6 +1,7 @@
 """Bench steps that run inside a subprocess whose DATABASE_URL points at the bench database."""
 
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from haocha.catalogue.models import Case
-from haocha.core.ids import uuid7
+from haocha.core.ids import uuid7, uuid7_hex
 from haocha.evaluations.importer import import_cases, import_ratings
 from haocha.evaluations.models import Rating
 
@@ -248,6 +249,7 @@ def run_import(bench_dir: Path, ratings: int, cases_import: int, batch: int) -> 
 
 
 _COPY_SCOPE = "bench-copy"
+_COPY_SHIFT_S = 86400
 
 
 def database_copy_rate(ref: dict, cases: int, reserve_start: int, batch: int) -> dict:
@@ -255,9 +257,10 @@ def database_copy_rate(ref: dict, cases: int, reserve_start: int, batch: int) ->
     table by the database itself (one INSERT … SELECT and one commit per `batch` rows, the same
     durability, indexes and analytics trigger), with no Python per row.
 
-    The copies go to `cases` fresh cases (BENCH-<reserve_start>…), with public ids that differ in their
-    version digit only (so they stay unique and time-ordered, as the import's are) and their own
-    idempotency scope. The table then holds the imported rows too, so the figure is if anything low."""
+    The copies go to `cases` fresh cases (BENCH-<reserve_start>…) under their own idempotency scope, with
+    new version-7 public ids and their times a day later, so that they land at the end of every index as
+    the import's rows did (copies beside their originals would split pages the import never split). The
+    table then holds the imported rows too, so the figure is if anything low."""
     setup.create_cases(ref, reserve_start, cases)
     qn = connection.ops.quote_name
     table = qn(Rating._meta.db_table)
@@ -265,11 +268,12 @@ def database_copy_rate(ref: dict, cases: int, reserve_start: int, batch: int) ->
     columns = [qn(f.column) for f in fields]
     case_col, public_col = qn(_field_col("case")), qn(_field_col("public_id"))
     scope_col, id_col = qn(_field_col("idempotency_scope")), qn(_field_col("id"))
-    if connection.vendor == "postgresql":  # uuid: the version digit is the 15th character of its text
-        new_public = f"overlay(r.{public_col}::text placing '8' from 15 for 1)::uuid"
-    else:  # 32 hex digits: the 13th
-        new_public = f"substr(r.{public_col}, 1, 12) || '8' || substr(r.{public_col}, 14)"
-    picked = {case_col: "m.new_id", public_col: new_public, scope_col: "%s"}
+    rated_col = qn(_field_col("rated_at"))
+    if connection.vendor == "postgresql":
+        later = f"r.{rated_col} + interval '{_COPY_SHIFT_S} seconds'"
+    else:  # stored as text in UTC; SQLite's own date arithmetic
+        later = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', r.{rated_col}, '+{_COPY_SHIFT_S} seconds')"
+    picked = {case_col: "m.new_id", scope_col: "%s", rated_col: later}
     select = ", ".join(f"{picked.get(c, f'r.{c}')} AS {c}" for c in columns)
     case_table, case_no_col = qn(Case._meta.db_table), qn(Case._meta.get_field("case_no").column)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -292,6 +296,11 @@ def database_copy_rate(ref: dict, cases: int, reserve_start: int, batch: int) ->
         cursor.execute("CREATE INDEX bench_copy_seq ON bench_copy (seq)")
         cursor.execute("SELECT COUNT(*) FROM bench_copy")
         rows = cursor.fetchone()[0]
+        native = connection.features.has_native_uuid_field
+        cursor.executemany(  # ids made now: after every id in the table, in the copies' order
+            f"UPDATE bench_copy SET {public_col} = %s WHERE seq = %s",
+            [(uuid.UUID(hex=h) if native else h, n) for n, h in enumerate(uuid7_hex(rows), start=1)],
+        )
     insert = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM bench_copy "
         "WHERE seq > %s AND seq <= %s"
