@@ -11,6 +11,7 @@ from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
 from haocha.accounts.access import Actor, actor_for_api_key, actor_for_user, presented_api_key
 from haocha.core.errors import DomainError
+from haocha.core.openapi import add_error_answers
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -57,67 +58,13 @@ class StaffSessionAuth(SessionAuth):
 
 AUTH = [ApiKeyAuth(), BearerAuth(), StaffSessionAuth()]
 
-ERROR_SCHEMA = {
-    "title": "Error",
-    "type": "object",
-    "description": "错误：`code` 为稳定的机器码（如 case_not_found、already_rated、invalid_input），"
-    "`message` 为可直接展示的中文说明；校验错误另附 `details`（逐字段）。",
-    "properties": {
-        "code": {"type": "string", "title": "机器码"},
-        "message": {"type": "string", "title": "中文说明"},
-        "details": {"title": "详情"},
-    },
-    "required": ["code", "message"],
-}
-_ERRORS = {
-    "400": "请求不能受理",
-    "401": "未认证：缺少或错误的 API 密钥、会话或签名",
-    "403": "无权操作：超出调用方的机构范围或权限",
-    "404": "不存在或无权访问",
-    "409": "与现有数据冲突（如已评价、已回复、期限已过）",
-    "422": "请求数据不符合要求",
-    "429": "请求过于频繁，请稍后再试",
-}
-_REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "为 true 时表示这是重试：返回的是原来那条评价，没有新建",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
-}
-
 
 class HaochaAPI(NinjaAPI):
     """NinjaAPI whose OpenAPI document also lists the error answers ({code, message}) of each operation,
-    so that a calling system sees them in /api/docs, not only the successful answer."""
+    so that a calling system sees them in /api/docs, not only the successful answer (core/openapi.py)."""
 
     def get_openapi_schema(self, *args, **kwargs):
-        schema = super().get_openapi_schema(*args, **kwargs)
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        for path, operations in schema["paths"].items():
-            for method, operation in operations.items():
-                document_errors(path, method, operation)
-        return schema
-
-
-def document_errors(path: str, method: str, operation: dict) -> None:
-    """Add the error answers this operation can give (as our handlers below and the services raise them)."""
-    statuses = {"400", "422"}
-    if operation.get("security"):
-        statuses |= {"401", "403"}
-    if operation.get("parameters") or operation.get("requestBody"):  # names a case, rating, unit …
-        statuses.add("404")
-    if method in ("post", "put", "delete"):
-        statuses.add("409")
-    if path.startswith("/api/channels/"):  # citizens' channels: throttled per device, number and window
-        statuses.add("429")
-    responses = operation["responses"]  # Ninja keys them by int; JSON makes every key a string
-    for status in sorted(statuses - {str(k) for k in responses}):
-        responses[status] = {
-            "description": _ERRORS[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-    if method == "post" and path in ("/api/ratings", "/api/ratings/follow-up"):
-        responses[201].setdefault("headers", {}).update(_REPLAYED)
+        return add_error_answers(super().get_openapi_schema(*args, **kwargs))
 
 
 api = HaochaAPI(

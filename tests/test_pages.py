@@ -1,6 +1,10 @@
 """The landing page, the health check and the OpenAPI document answer."""
 
 import pytest
+from django.test import override_settings
+
+from haocha.channels.links import rating_link_token
+from tests.factories import finished_case
 
 pytestmark = pytest.mark.django_db
 
@@ -44,22 +48,35 @@ def test_openapi_documents_the_error_answers(cast, client):
                 assert answer["content"]["application/json"]["schema"] == ref, (path, status)
         return set(responses)
 
-    assert statuses("/api/ratings", "post") == {"201", "400", "401", "403", "404", "409", "422"}
+    assert statuses("/api/ratings", "post") == {"201", "400", "401", "403", "404", "409", "422", "503"}
     assert statuses("/api/cases/{case_no}", "get") == {"200", "400", "401", "403", "404", "422"}
     assert {"401", "403"}.isdisjoint(statuses("/api/regions", "get"))  # public reference data
-    assert "429" in statuses("/api/channels/links/{token}/rating", "post")
-    replayed = spec["paths"]["/api/ratings"]["post"]["responses"]["201"]["headers"]
-    assert "Idempotent-Replayed" in replayed
+    link_rating = statuses("/api/channels/links/{token}/rating", "post")
+    assert link_rating == {"201", "400", "403", "404", "409", "410", "422", "503"}
+    assert "401" not in link_rating  # the signed link is the credential
+    for path in (
+        "/api/ratings",
+        "/api/ratings/follow-up",
+        "/api/channels/cases/{case_no}/rating",
+        "/api/channels/cases/{case_no}/follow-up",
+        "/api/channels/links/{token}/rating",
+        "/api/channels/links/{token}/follow-up",
+    ):
+        assert "Idempotent-Replayed" in spec["paths"][path]["post"]["responses"]["201"]["headers"], path
+    assert "x-haocha-errors" not in str(spec) and "x-haocha-replayed" not in str(spec)
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert "422" in operation["responses"], (method, path)
     # what the API really answers has the documented shape
+    cast_case = finished_case(cast, "OAS-1")
     answers = [
         client.get("/api/cases/NOPE"),  # no credentials
         client.get("/api/cases/NOPE", HTTP_X_API_KEY=cast.key_city),
         client.post("/api/ratings", {}, content_type="application/json", HTTP_X_API_KEY=cast.key_city),
     ]
-    assert [a.status_code for a in answers] == [401, 404, 422]
+    with override_settings(HAOCHA_RATING_LINK_DAYS=-1):  # an expired signed link
+        answers.append(client.get(f"/api/channels/links/{rating_link_token(cast_case, channel='sms')}"))
+    assert [a.status_code for a in answers] == [401, 404, 422, 410]
     for answer in answers:
         body = answer.json()
         assert set(body) <= set(error["properties"]) and all(

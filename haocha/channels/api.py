@@ -16,6 +16,7 @@ from haocha.channels import citizen, duty, links
 from haocha.channels.models import ServedCase
 from haocha.channels.selectors import get_window_for_actor
 from haocha.core.errors import Forbidden, InvalidInput, NotFound
+from haocha.core.openapi import answers
 from haocha.evaluations import levels as lv
 from haocha.evaluations.services import EvaluatorInput, RatingInput, rating_follow_up, rating_submit
 from haocha.workorders.services import citizen_link_token
@@ -239,7 +240,10 @@ def _answer(response: HttpResponse, case, created: bool):
 
 
 @router.post(
-    "/cases/{case_no}/rating", response={201: CaseStateOut}, summary="移动端提交办件评价（统一评价入口）"
+    "/cases/{case_no}/rating",
+    response={201: CaseStateOut},
+    summary="移动端提交办件评价（统一评价入口）",
+    openapi_extra=answers(503, replayed=True),
 )
 def app_rate(request, case_no: str, payload: AppRatingIn, response: HttpResponse):
     actor = request.auth
@@ -251,7 +255,12 @@ def app_rate(request, case_no: str, payload: AppRatingIn, response: HttpResponse
     return _answer(response, case, created)
 
 
-@router.post("/cases/{case_no}/follow-up", response={201: CaseStateOut}, summary="移动端提交追评")
+@router.post(
+    "/cases/{case_no}/follow-up",
+    response={201: CaseStateOut},
+    summary="移动端提交追评",
+    openapi_extra=answers(503, replayed=True),
+)
 def app_follow_up(request, case_no: str, payload: AppRatingIn, response: HttpResponse):
     actor = request.auth
     case = get_case_for_actor(actor, case_no)
@@ -302,13 +311,23 @@ def _link_form(payload: LinkRatingIn) -> citizen.RatingForm:
 
 
 @router.get(
-    "/links/{token}", response=CaseStateOut, auth=None, summary="凭签名链接查询办件评价状态（扫码、短信）"
+    "/links/{token}",
+    response=CaseStateOut,
+    auth=None,
+    summary="凭签名链接查询办件评价状态（扫码、短信）",
+    openapi_extra=answers(410),
 )
 def link_state(request, token: str):
     return state_out(_link_target(token).case)
 
 
-@router.post("/links/{token}/rating", response={201: CaseStateOut}, auth=None, summary="凭签名链接评价")
+@router.post(
+    "/links/{token}/rating",
+    response={201: CaseStateOut},
+    auth=None,
+    summary="凭签名链接评价",
+    openapi_extra=answers(403, 410, 503, replayed=True),
+)
 def link_rate(request, token: str, payload: LinkRatingIn, response: HttpResponse):
     target = _link_target(token)
     _rating, created = citizen.citizen_rate(
@@ -321,7 +340,13 @@ def link_rate(request, token: str, payload: LinkRatingIn, response: HttpResponse
     return _answer(response, target.case, created)
 
 
-@router.post("/links/{token}/follow-up", response={201: CaseStateOut}, auth=None, summary="凭签名链接追评")
+@router.post(
+    "/links/{token}/follow-up",
+    response={201: CaseStateOut},
+    auth=None,
+    summary="凭签名链接追评",
+    openapi_extra=answers(403, 410, 503, replayed=True),
+)
 def link_follow_up(request, token: str, payload: LinkRatingIn, response: HttpResponse):
     target = _link_target(token)
     _rating, created = citizen.citizen_follow_up(

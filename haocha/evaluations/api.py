@@ -14,6 +14,7 @@ from haocha.catalogue.selectors import get_case_for_actor
 from haocha.catalogue.services import aware
 from haocha.core.errors import Forbidden, InvalidInput
 from haocha.core.identity import mask_name
+from haocha.core.openapi import answers
 from haocha.evaluations import levels as lv
 from haocha.evaluations.channels import channel_code
 from haocha.evaluations.models import Rating
@@ -243,13 +244,23 @@ def _answer(rating: Rating, created: bool) -> HttpResponse:
     return answer
 
 
-@router.post("", response={201: RatingOut}, summary="提交评价（各渠道统一入口，重试返回原结果）")
+@router.post(
+    "",
+    response={201: RatingOut},
+    summary="提交评价（各渠道统一入口，重试返回原结果）",
+    openapi_extra=answers(503, replayed=True),
+)
 def submit_rating(request, payload: RatingIn):
     rating, created = rating_submit(actor=request.auth, data=_to_input(request, payload))
     return _answer(rating, created)
 
 
-@router.post("/follow-up", response={201: RatingOut}, summary="追评（每笔办件一次，在追评期限内）")
+@router.post(
+    "/follow-up",
+    response={201: RatingOut},
+    summary="追评（每笔办件一次，在追评期限内）",
+    openapi_extra=answers(503, replayed=True),
+)
 def submit_follow_up(request, payload: FollowUpIn):
     rating, created = rating_follow_up(
         actor=request.auth, case_no=payload.case_no, data=_to_input(request, payload)
