@@ -103,83 +103,92 @@ def activate_in(page, base, code):
     page.wait_for_selector(".level")
 
 
-def pending(page) -> int:
-    return int(page.get_attribute("#sync", "data-pending"))
-
-
-def test_tablet_landscape_survives_a_server_outage():
-    cast = build_cast()
+def tablet_with_clerk_on_duty(cast):
+    """The clerk on duty at window A01 and a tablet registered there (1 s between ratings); its code."""
     staff = clerk_is_staff(cast)
     duty.duty_start(staff=staff, window=cast.window_a, label="clerk")
     device, code = devices.tablet_register(actor=actor_for_user(cast.clerk), window=cast.window_a)
     device.min_interval_seconds = 1
     device.save(update_fields=["min_interval_seconds"])
+    return staff, device, code
+
+
+@contextmanager
+def tablet_on_server(code):
+    """`haocha serve` and a Chromium page activated as the tablet with activation `code`."""
     server = ProductionServer()
     try:
         server.start()
         with browser_session() as browser:
             page = new_page(browser, 1280, 800)
             activate_in(page, server.url, code)
-            assert page.inner_text("#t-staff-name") == "李娜" and page.inner_text("#t-staff-no") == "SJ0001"
-            assert page.inner_text("#t-window-number") == "A01"
-            assert page.locator("#t-staff svg.initials").count() == 1  # no photo: initials
-            assert page.locator(".level").all_inner_texts() == [
-                "非常满意",
-                "满意",
-                "基本满意",
-                "不满意",
-                "非常不满意",
-            ]
-            screenshot(page, "ch-tablet-landscape-start")
-
-            page.click("[data-level=dissatisfied]")
-            page.wait_for_selector("#screen-reasons:not([hidden])")
-            page.click("#t-submit")  # neither reason nor comment
-            page.wait_for_selector("#t-reason-error:not([hidden])")
-            page.click("#t-reasons .reason >> nth=1")
-            page.fill("#t-comment", "等候时间较长")
-            screenshot(page, "ch-tablet-landscape-reasons")
-            page.click("#t-submit")
-            page.wait_for_selector("#screen-thanks:not([hidden])")
-            page.wait_for_selector('#sync[data-pending="0"][data-sent="1"]')
-            screenshot(page, "ch-tablet-landscape-thanks")
-            first = Rating.objects.get()
-            assert (first.level, first.reason_codes, first.comment) == (
-                "dissatisfied",
-                ["OF402"],
-                "等候时间较长",
-            )
-            page.wait_for_selector(
-                "#screen-start:not([hidden])", timeout=20_000
-            )  # back to the start by itself
-
-            server.stop()
-            assert server.is_down()
-            page.wait_for_function("!document.querySelector('.level').disabled")
-            page.click("[data-level=very_satisfied]")
-            page.wait_for_selector("#screen-thanks:not([hidden])")
-            page.wait_for_selector("#sync.offline", timeout=15_000)
-            assert pending(page) == 1 and "待发送" in page.inner_text("#sync")
-            stored = page.evaluate(
-                f"JSON.parse(localStorage.getItem('haocha.tablet.pending.{cast.window_a.code}'))"
-            )
-            assert len(stored) == 1 and stored[0]["level"] == "very_satisfied"
-            screenshot(page, "ch-tablet-offline-pending")
-            page.wait_for_timeout(3000)  # a few failed retries while the server is away
-            assert Rating.objects.count() == 1
-
-            server.start()
-            page.wait_for_selector('#sync[data-pending="0"]', timeout=45_000)
-            assert page.inner_text("#sync") == "评价已全部送达"
-            screenshot(page, "ch-tablet-back-online")
-            page.wait_for_timeout(6000)  # the page keeps polling: nothing is sent twice
-            assert (
-                page.evaluate(f"localStorage.getItem('haocha.tablet.pending.{cast.window_a.code}')") == "[]"
-            )
-            assert page.js_errors == []
+            yield server, page
     finally:
         server.stop()
         server.log.close()
+
+
+def pending(page) -> int:
+    return int(page.get_attribute("#sync", "data-pending"))
+
+
+def test_tablet_landscape_survives_a_server_outage():
+    cast = build_cast()
+    staff, device, code = tablet_with_clerk_on_duty(cast)
+    with tablet_on_server(code) as (server, page):
+        assert page.inner_text("#t-staff-name") == "李娜" and page.inner_text("#t-staff-no") == "SJ0001"
+        assert page.inner_text("#t-window-number") == "A01"
+        assert page.locator("#t-staff svg.initials").count() == 1  # no photo: initials
+        assert page.locator(".level").all_inner_texts() == [
+            "非常满意",
+            "满意",
+            "基本满意",
+            "不满意",
+            "非常不满意",
+        ]
+        screenshot(page, "ch-tablet-landscape-start")
+
+        page.click("[data-level=dissatisfied]")
+        page.wait_for_selector("#screen-reasons:not([hidden])")
+        page.click("#t-submit")  # neither reason nor comment
+        page.wait_for_selector("#t-reason-error:not([hidden])")
+        page.click("#t-reasons .reason >> nth=1")
+        page.fill("#t-comment", "等候时间较长")
+        screenshot(page, "ch-tablet-landscape-reasons")
+        page.click("#t-submit")
+        page.wait_for_selector("#screen-thanks:not([hidden])")
+        page.wait_for_selector('#sync[data-pending="0"][data-sent="1"]')
+        screenshot(page, "ch-tablet-landscape-thanks")
+        first = Rating.objects.get()
+        assert (first.level, first.reason_codes, first.comment) == (
+            "dissatisfied",
+            ["OF402"],
+            "等候时间较长",
+        )
+        page.wait_for_selector("#screen-start:not([hidden])", timeout=20_000)  # back to the start by itself
+
+        server.stop()
+        assert server.is_down()
+        page.wait_for_function("!document.querySelector('.level').disabled")
+        page.click("[data-level=very_satisfied]")
+        page.wait_for_selector("#screen-thanks:not([hidden])")
+        page.wait_for_selector("#sync.offline", timeout=15_000)
+        assert pending(page) == 1 and "待发送" in page.inner_text("#sync")
+        stored = page.evaluate(
+            f"JSON.parse(localStorage.getItem('haocha.tablet.pending.{cast.window_a.code}'))"
+        )
+        assert len(stored) == 1 and stored[0]["level"] == "very_satisfied"
+        screenshot(page, "ch-tablet-offline-pending")
+        page.wait_for_timeout(3000)  # a few failed retries while the server is away
+        assert Rating.objects.count() == 1
+
+        server.start()
+        page.wait_for_selector('#sync[data-pending="0"]', timeout=45_000)
+        assert page.inner_text("#sync") == "评价已全部送达"
+        screenshot(page, "ch-tablet-back-online")
+        page.wait_for_timeout(6000)  # the page keeps polling: nothing is sent twice
+        assert page.evaluate(f"localStorage.getItem('haocha.tablet.pending.{cast.window_a.code}')") == "[]"
+        assert page.js_errors == []
     ratings = list(Rating.objects.order_by("rated_at"))
     assert len(ratings) == 2
     late = ratings[1]
@@ -197,47 +206,37 @@ def test_tablet_starts_during_an_outage_from_its_offline_copy():
     """A tablet that restarts while the server is away opens its page from the copy its service worker
     kept; the rating pressed then waits, and is delivered once when the server is back."""
     cast = build_cast()
-    staff = clerk_is_staff(cast)
-    duty.duty_start(staff=staff, window=cast.window_a, label="clerk")
-    device, code = devices.tablet_register(actor=actor_for_user(cast.clerk), window=cast.window_a)
-    server = ProductionServer()
-    try:
-        server.start()
-        with browser_session() as browser:
-            page = new_page(browser, 1280, 800)
-            activate_in(page, server.url, code)
-            page.wait_for_selector("body[data-offline-copy=kept]", timeout=15_000)
-            kept = page.evaluate(
-                "caches.open('haocha-tablet-1').then(c => c.keys())"
-                ".then(k => k.map(r => new URL(r.url).pathname + new URL(r.url).search))"
-            )
-            assert f"/tablet/{cast.window_a.code}/" in kept
-            assert any(p.startswith("/static/channels/tablet.js") for p in kept), kept
-            assert any(p.startswith("/static/channels/tablet.css") for p in kept), kept
+    staff, device, code = tablet_with_clerk_on_duty(cast)
+    with tablet_on_server(code) as (server, page):
+        page.wait_for_selector("body[data-offline-copy=kept]", timeout=15_000)
+        kept = page.evaluate(
+            "caches.open('haocha-tablet-1').then(c => c.keys())"
+            ".then(k => k.map(r => new URL(r.url).pathname + new URL(r.url).search))"
+        )
+        assert f"/tablet/{cast.window_a.code}/" in kept
+        assert any(p.startswith("/static/channels/tablet.js") for p in kept), kept
+        assert any(p.startswith("/static/channels/tablet.css") for p in kept), kept
 
-            server.stop()
-            assert server.is_down()
-            page.reload()  # the tablet restarts during the outage
-            page.wait_for_selector(".level")
-            assert page.inner_text("#t-staff-name") == "网络恢复后显示上岗人员"
-            assert page.inner_text("#t-window-number") == "A01"
-            page.wait_for_function("!document.querySelector('.level').disabled")
-            page.click("[data-level=satisfied]")
-            page.wait_for_selector("#screen-thanks:not([hidden])")
-            page.wait_for_selector("#sync.offline", timeout=15_000)
-            assert pending(page) == 1
-            screenshot(page, "ch-tablet-offline-start")
-            assert Rating.objects.count() == 0
-
-            server.start()
-            page.wait_for_selector('#sync[data-pending="0"]', timeout=45_000)
-            page.wait_for_function(
-                "document.getElementById('t-staff-name').textContent === '李娜'", timeout=30_000
-            )  # the duty state is back once the server answers
-            assert page.js_errors == []
-    finally:
         server.stop()
-        server.log.close()
+        assert server.is_down()
+        page.reload()  # the tablet restarts during the outage
+        page.wait_for_selector(".level")
+        assert page.inner_text("#t-staff-name") == "网络恢复后显示上岗人员"
+        assert page.inner_text("#t-window-number") == "A01"
+        page.wait_for_function("!document.querySelector('.level').disabled")
+        page.click("[data-level=satisfied]")
+        page.wait_for_selector("#screen-thanks:not([hidden])")
+        page.wait_for_selector("#sync.offline", timeout=15_000)
+        assert pending(page) == 1
+        screenshot(page, "ch-tablet-offline-start")
+        assert Rating.objects.count() == 0
+
+        server.start()
+        page.wait_for_selector('#sync[data-pending="0"]', timeout=45_000)
+        page.wait_for_function(
+            "document.getElementById('t-staff-name').textContent === '李娜'", timeout=30_000
+        )  # the duty state is back once the server answers
+        assert page.js_errors == []
     rating = Rating.objects.get()
     assert (rating.level, rating.channel, rating.window, rating.staff, rating.device_id) == (
         "satisfied",
