@@ -114,6 +114,23 @@ def test_the_count_is_capped_on_large_lists(cast):
     assert {x.replace("-", "") for x in listed} == shown
 
 
+def test_a_wide_scope_lists_the_same_ratings_walking_by_time(cast):
+    """A city supervisor's list is filtered so that the database walks ratings by time (no organisation
+    index can serve the test); the rows are the same as with the plain filter. A narrow scope keeps it."""
+    from haocha.accounts.access import actor_for_user
+    from haocha.channels.selectors import ratings_visible_to
+
+    some_ratings(cast)
+    finished_case(cast, "S-X", seq=9, item=cast.item_yuelu)
+    for user, wide in ((cast.supervisor, True), (cast.handler_b, False), (cast.outsider, False)):
+        actor = actor_for_user(user)
+        listed = ratings_visible_to(actor, newest_first=True)
+        plain = ratings_visible_to(actor)
+        assert set(listed.values_list("pk", flat=True)) == set(plain.values_list("pk", flat=True))
+        assert ("+ 0)" in str(listed.query)) is wide, user.username
+    assert ratings_visible_to(actor_for_user(cast.supervisor)).count() == 4
+
+
 def test_scope_and_outsiders(cast):
     some_ratings(cast)
     handler_b = logged_in(cast.handler_b).get("/ratings/").content.decode()

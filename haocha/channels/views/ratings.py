@@ -122,7 +122,7 @@ def rating_list(request):
     except InvalidInput as exc:
         error, status = exc.message, exc.status
     if f is not None:
-        qs = _apply(ratings_visible_to(actor), f).select_related(
+        qs = _apply(ratings_visible_to(actor, newest_first=True), f).select_related(
             "department", "hall", "window", "staff", "item", "case"
         )
         paginator = CappedPaginator(qs.order_by("-rated_at", "-id"), PAGE, cap=COUNT_CAP)
