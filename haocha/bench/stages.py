@@ -297,9 +297,13 @@ def database_copy_rate(ref: dict, cases: int, reserve_start: int, batch: int) ->
         cursor.execute("SELECT COUNT(*) FROM bench_copy")
         rows = cursor.fetchone()[0]
         native = connection.features.has_native_uuid_field
+        ids = []
+        for begin in range(0, rows, batch):  # a batch's ids at once, as the import makes them
+            time.sleep(0.002)  # the next batch's ids a millisecond later: after this batch's
+            ids += uuid7_hex(min(batch, rows - begin))
         cursor.executemany(  # ids made now: after every id in the table, in the copies' order
             f"UPDATE bench_copy SET {public_col} = %s WHERE seq = %s",
-            [(uuid.UUID(hex=h) if native else h, n) for n, h in enumerate(uuid7_hex(rows), start=1)],
+            [(uuid.UUID(hex=h) if native else h, n) for n, h in enumerate(ids, start=1)],
         )
     insert = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM bench_copy "
