@@ -64,17 +64,42 @@ def test_cli_prints_iso_8601_with_offset():
     assert cli("is-workday", "2026-11-28") == "no"
 
 
-def test_a_year_nobody_entered_counts_monday_to_friday_until_it_is_loaded(tmp_path):
+def test_a_year_nobody_entered_has_its_statutory_holidays_until_the_arrangement_is_loaded(tmp_path):
     assert not CalendarYear.objects.filter(year=2027).exists()
     assert missing_years(date(2026, 11, 28)) == [2027]
-    assert workdays.due(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 2)  # 2027-01-01 is a Friday
+    # 2027-01-01 (元旦) is a Friday: off by statute, so a 1-day deadline from 31 December runs to Monday.
+    assert cli("is-workday", "2027-01-01") == "no"
+    assert workdays.due(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 5)
+    # 春节 from 除夕 (2027-02-05) for four days, 清明 (04-05), 端午 (06-09), 中秋 (09-15), 国庆 (10-01..03).
+    for day in ("2027-02-05", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15", "2027-10-01"):
+        assert cli("is-workday", day) == "no", day
+    assert cli("is-workday", "2027-02-09") == "yes"  # no 调休 is guessed: the day after 初三 is a working day
+    assert cli("is-workday", "2027-02-20") == "no"  # a Saturday
     f = tmp_path / "2027.csv"
     f.write_text(
-        "date,kind,name\n2027-01-01,休,元旦\n2027-01-02,休,元旦\n2027-01-03,休,元旦\n", encoding="utf-8"
+        "date,kind,name\n2027-01-01,休,元旦\n2027-02-05,休,春节\n2027-02-09,休,春节\n2027-02-20,班,春节\n",
+        encoding="utf-8",
     )
     assert "2027年：节假日 3 天" in cli("load", str(f))
     assert missing_years(date(2026, 11, 28)) == []
-    assert workdays.due(sh(2026, 12, 31, 10), 1) == sh(2027, 1, 5)
+    # The administrator's entry replaces the computed days: 02-09 off, 02-20 worked, 04-05 not entered.
+    assert cli("is-workday", "2027-02-09") == "no"
+    assert cli("is-workday", "2027-02-20") == "yes"
+    assert cli("is-workday", "2027-04-05") == "yes"
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_computed_statutory_holidays_are_days_off_in_the_state_council_arrangement(year):
+    """The 2024 revision applies from 2025: each computed day is off in the published arrangement."""
+    import chinese_calendar
+
+    from haocha.workcalendar.statutory import statutory_holidays
+
+    days = statutory_holidays(year)
+    assert len(days) == 13  # 1 + 4 + 1 + 2 + 1 + 1 + 3
+    assert [d for d in days if not chinese_calendar.is_holiday(d)] == []
+    names = {name for d, name in days.items() if chinese_calendar.get_holiday_detail(d)[1] is not None}
+    assert names == {"元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"}
 
 
 def test_bad_calendar_files_are_refused(tmp_path):
@@ -147,12 +172,21 @@ def test_due_properties(real_calendar, received, n):
 
 @given(day=DAYS)
 def test_the_week_rule_applies_only_without_an_exception(day):
-    cal = Calendar(holidays=frozenset({day}), makeup_days=frozenset(), known_years=frozenset())
+    known = frozenset({day.year})
+    cal = Calendar(holidays=frozenset({day}), makeup_days=frozenset(), known_years=known)
     assert not cal.is_workday(day)
-    cal = Calendar(holidays=frozenset(), makeup_days=frozenset({day}), known_years=frozenset())
+    cal = Calendar(holidays=frozenset(), makeup_days=frozenset({day}), known_years=known)
     assert cal.is_workday(day)
-    cal = Calendar(holidays=frozenset(), makeup_days=frozenset(), known_years=frozenset())
+    cal = Calendar(holidays=frozenset(), makeup_days=frozenset(), known_years=known)
     assert cal.is_workday(day) == (day.weekday() < 5)
+
+
+@given(day=st.dates(min_value=date(1950, 1, 1), max_value=date(2099, 12, 31)))
+def test_a_year_not_entered_is_monday_to_friday_less_its_statutory_holidays(day):
+    from haocha.workcalendar.statutory import statutory_holidays
+
+    cal = Calendar(holidays=frozenset({day}), makeup_days=frozenset({day}), known_years=frozenset())
+    assert cal.is_workday(day) == (day.weekday() < 5 and day not in statutory_holidays(day.year))
 
 
 def test_an_admin_edit_of_a_day_takes_effect_at_once(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from haocha.workcalendar.statutory import statutory_holidays
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -21,6 +23,10 @@ class Calendar:
     known_years: frozenset
 
     def is_workday(self, day: date) -> bool:
+        """An entered year: its days off and make-up days, else Monday–Friday. A year nobody entered: the
+        statutory holidays (computed, see statutory.py) off, no 调休."""
+        if day.year not in self.known_years:
+            return day.weekday() < 5 and day not in statutory_holidays(day.year)
         if day in self.holidays:
             return False
         if day in self.makeup_days:

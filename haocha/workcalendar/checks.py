@@ -14,7 +14,7 @@ def calendar_year_check(app_configs, **kwargs):
         return []
     return [
         Warning(
-            f"{year}年的节假日安排尚未录入，期限按周一至周五计算。",
+            f"{year}年的节假日安排尚未录入，期限暂按法定节假日计算（不含调休）。",
             hint=f"在管理后台“工作日历”中录入，或运行 haocha workdays load 文件（{year}年国务院办公厅通知发布后）。",
             id="haocha.W101",
         )
@@ -34,5 +34,5 @@ def calendar_warning_context(request):
         return {}
     years = "、".join(f"{y}年" for y in missing)
     return {
-        "calendar_warning": f"{years}的节假日安排尚未录入，处理期限暂按周一至周五计算，请尽快在“工作日历”中录入。"
+        "calendar_warning": f"{years}的节假日安排尚未录入，处理期限暂按法定节假日计算（不含调休），请尽快在“工作日历”中录入。"
     }

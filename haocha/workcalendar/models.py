@@ -4,7 +4,8 @@ from django.db import models
 
 
 class CalendarYear(models.Model):
-    """A year whose holiday arrangement has been entered; years without a row count Monday–Friday."""
+    """A year whose holiday arrangement has been entered; years without a row count
+    Monday–Friday less the statutory holidays (statutory.py), without 调休."""
 
     class Source(models.TextChoices):
         PACKAGE = "package", "chinese-calendar 软件包"

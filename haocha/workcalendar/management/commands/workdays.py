@@ -84,4 +84,6 @@ class Command(BaseCommand):
             )
             missing = missing_years()
             if missing:
-                self.stdout.write("缺失：" + "、".join(map(str, missing)) + "（按周一至周五计算）")
+                self.stdout.write(
+                    "缺失：" + "、".join(map(str, missing)) + "（暂按法定节假日计算，不含调休）"
+                )
