@@ -183,13 +183,14 @@ def test_entering_a_missing_year_recomputes_open_deadlines(
     cast, tmp_path, django_capture_on_commit_callbacks
 ):
     order = assigned_order(cast, "TT-7", sh(2026, 12, 30, 10, 0))
-    assert order.finish_due_at == sh(2027, 1, 2)  # 2027 not entered: Friday 01-01 counts as a working day
-    f = tmp_path / "2027.csv"
-    f.write_text("2027-01-01,休,元旦\n2027-01-02,休,元旦\n2027-01-03,休,元旦\n", encoding="utf-8")
+    # 2027 not entered: 01-01 (元旦, a Friday) is off by statute, so the second working day is Monday 01-04.
+    assert order.finish_due_at == sh(2027, 1, 5)
+    f = tmp_path / "2027.csv"  # an arrangement with a make-up working Saturday
+    f.write_text("2027-01-01,休,元旦\n2027-01-02,班,元旦调休\n", encoding="utf-8")
     with django_capture_on_commit_callbacks(execute=True):
         call_command("workdays", "load", str(f))
     order = refresh(order)
-    assert order.finish_due_at == sh(2027, 1, 5) and order.contact_due_at == sh(2027, 1, 1)
+    assert order.finish_due_at == sh(2027, 1, 3) and order.contact_due_at == sh(2027, 1, 1)
     assert order.transitions.filter(action="recompute").exists()
 
 
