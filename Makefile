@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres bench lint format sysdeps clean
+.PHONY: run test test-sqlite test-postgres bench mutation lint format sysdeps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -48,6 +48,13 @@ test-postgres: $(STAMP)
 bench: $(STAMP) sysdeps
 	$(BIN)/haocha bench all --json
 
+# Mutation testing of the rules (mutmut; modules and tests in pyproject.toml [tool.mutmut]); prints the
+# share of mutants killed per module and every mutant no test killed.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run >/dev/null 2>&1 || $(BIN)/mutmut run
+	$(PY) tools/mutation_report.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,4 +64,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf var/ test-artifacts/
+	rm -rf var/ test-artifacts/ mutants/

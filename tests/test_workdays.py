@@ -205,3 +205,29 @@ def test_an_admin_edit_of_a_day_takes_effect_at_once(
         )
     assert r.status_code == 302
     assert not workdays.is_workday(date(2026, 10, 10))
+
+
+@settings(max_examples=50, deadline=None)
+@given(start=st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31)), span=st.integers(0, 800))
+def test_working_days_between_agree_with_counting_day_by_day_inside_and_outside_the_index(
+    real_calendar, start, span
+):
+    end = start + timedelta(days=span)
+    cal = real_calendar.calendar()
+    expected = sum(cal.is_workday(start + timedelta(days=i)) for i in range(1, span + 1))
+    a = datetime(start.year, start.month, start.day, 9, tzinfo=SHANGHAI)
+    b = datetime(end.year, end.month, end.day, 17, tzinfo=SHANGHAI)
+    assert real_calendar.workdays_between(a, b) == expected
+
+
+def test_deadlines_far_from_today_or_very_long_use_the_day_by_day_count(real_calendar):
+    # 1995 lies outside the index; 300 working days is past its fast path: both count day by day.
+    assert real_calendar.nth_workday_after(date(1995, 1, 6), 1) == date(1995, 1, 9)  # Friday → Monday
+    received = date(2026, 1, 5)
+    far = real_calendar.nth_workday_after(received, 300)
+    assert far == _nth_workday_slow(real_calendar.calendar(), received, 300)
+    start = datetime(2026, 1, 5, 9, tzinfo=SHANGHAI)
+    assert (
+        real_calendar.workdays_between(start, datetime(far.year, far.month, far.day, 9, tzinfo=SHANGHAI))
+        == 300
+    )

@@ -33,9 +33,6 @@ class Calendar:
             return True
         return day.weekday() < 5
 
-    def is_known(self, day: date) -> bool:
-        return day.year in self.known_years
-
 
 class WorkdayIndex:
     """Sorted ordinals of working days over a span of years, for O(log n) deadline arithmetic."""
