@@ -15,7 +15,7 @@ def test_a_failing_job_does_not_stop_the_others(db):
     calls = []
     err = StringIO()
     with (
-        mock.patch("haocha.core.management.commands.worker.rollups_apply", side_effect=RuntimeError("断开")),
+        mock.patch("haocha.analytics.services.rollups_apply", side_effect=RuntimeError("断开")),
         mock.patch(
             "haocha.core.management.commands.worker.outbox_process",
             side_effect=lambda: calls.append("outbox") or {"done": 0, "retry": 0, "dead": 0},
@@ -28,9 +28,24 @@ def test_a_failing_job_does_not_stop_the_others(db):
     assert "统计汇总" in err.getvalue()
 
 
+def test_every_app_registers_its_periodic_jobs_and_the_worker_runs_them(db):
+    from haocha.core.jobs import registered
+
+    assert [j.name for j in registered(sweep=True)] == ["系统默认评价", "逾期扫描", "渠道清理", "短信邀评"]
+    assert [j.name for j in registered(sweep=False)] == ["统计汇总", "差评挖掘"]
+    ran = []
+    with mock.patch(
+        "haocha.workorders.services.work_orders_sweep",
+        side_effect=lambda: ran.append("sweep") or {"level1": 1, "level2": 0, "nearing": 0},
+    ):
+        out = StringIO()
+        call_command("worker", "--once", stdout=out)
+    assert ran == ["sweep"] and "逾期扫描：一级督办 1" in out.getvalue()
+
+
 def test_once_stops_with_the_error(db):
     with (
-        mock.patch("haocha.core.management.commands.worker.rollups_apply", side_effect=RuntimeError("断开")),
+        mock.patch("haocha.analytics.services.rollups_apply", side_effect=RuntimeError("断开")),
         pytest.raises(RuntimeError),
     ):
         call_command("worker", "--once", stdout=StringIO())

@@ -7,6 +7,9 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "统计分析"
 
     def ready(self):
+        from haocha.core.jobs import register
+
+        register("统计汇总", _rollups_job)
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_reinstall_triggers, sender=self)
@@ -22,3 +25,12 @@ def _reinstall_triggers(sender, using="default", plan=None, **kwargs):
     tables = connection.introspection.table_names()
     if "analytics_ratingpending" in tables and "evaluations_rating" in tables:
         import_module("haocha.analytics.migrations.0002_triggers").install_triggers(connection)
+
+
+def _rollups_job():
+    from haocha.analytics.services import rollups_apply
+
+    rolled = rollups_apply()
+    if rolled["ratings"] or rolled["cases"]:
+        return f"统计汇总：评价 {rolled['ratings']}，办件 {rolled['cases']}"
+    return None

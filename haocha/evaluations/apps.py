@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class EvaluationsConfig(AppConfig):
     name = "haocha.evaluations"
     verbose_name = "评价"
+
+    def ready(self):
+        from haocha.core.jobs import register
+
+        register("系统默认评价", _defaults_job, sweep=True)
+
+
+def _defaults_job():
+    from haocha.evaluations.defaults import default_ratings_sweep
+
+    made = default_ratings_sweep()
+    return f"系统默认评价：生成 {made['created']}" if made["created"] else None

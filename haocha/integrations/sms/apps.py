@@ -7,4 +7,17 @@ class SmsConfig(AppConfig):
     verbose_name = "短信"
 
     def ready(self):
+        from haocha.core.jobs import register
         from haocha.integrations.sms import checks, outgoing  # noqa: F401  outbox handler, system checks
+
+        register("短信邀评", _sms_job, sweep=True)
+
+
+def _sms_job():
+    """SMS invitations: deferred sends, the one reminder, expiry."""
+    from haocha.integrations.sms.invitations import sms_sweep
+
+    sms = sms_sweep()
+    if any(sms.values()):
+        return f"短信邀评：发送 {sms['sent']}，提醒 {sms['reminded']}，过期 {sms['expired']}，失败 {sms['failed']}"
+    return None
