@@ -116,12 +116,14 @@ def on_http_error(request, exc: HttpError):
 def register_routers() -> None:
     from haocha.analytics.api import router as stats_router
     from haocha.catalogue.api import router as cases_router
+    from haocha.catalogue.reference_api import router as items_router
     from haocha.channels.api import router as channels_router
     from haocha.evaluations.api import router as ratings_router
     from haocha.integrations.sms.api import router as sms_router
     from haocha.organisations.api import router as reference_router
 
     api.add_router("/", reference_router)
+    api.add_router("/", items_router)
     api.add_router("/cases", cases_router)
     api.add_router("/ratings", ratings_router)
     api.add_router("/sms", sms_router)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "haocha.analytics",
     "haocha.mining",
     "haocha.publication",
+    "haocha.demo",  # `haocha demo`
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ from django.views.static import serve
 
 from haocha.api import api
 from haocha.core import views as core_views
+from haocha.publication import views as publication_views
 from haocha.workorders import views as workorder_views
 
 admin.site.site_header = "haocha 政务服务好差评平台"
@@ -13,7 +14,7 @@ admin.site.site_title = "好差评管理"
 admin.site.index_title = "系统管理"
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", publication_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),

@@ -1,10 +1,9 @@
-"""Reference data: regions, organisations, halls, windows, staff and service items."""
+"""Reference data: regions, organisations, halls, windows and staff (service items: catalogue/reference_api.py)."""
 
 from django.db.models import Q
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from haocha.catalogue.models import ServiceItem
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
 router = Router(tags=["基础数据"])
@@ -85,26 +84,7 @@ class StaffOut(Schema):
         return obj.photo.url if obj.photo else None
 
 
-class ItemOut(Schema):
-    code: str
-    name: str
-    item_type: str
-    item_type_name: str
-    department_id: int
-    region_code: str
-    handling_kind: str
-    promised_days: int
-
-    @staticmethod
-    def resolve_item_type_name(obj):
-        return obj.get_item_type_display()
-
-    @staticmethod
-    def resolve_region_code(obj):
-        return obj.region.code
-
-
-def _region_prefix(code: str | None) -> Q:
+def region_prefix(code: str | None) -> Q:
     if not code:
         return Q()
     region = Region.objects.filter(code=code).only("path").first()
@@ -124,7 +104,7 @@ def list_regions(request, parent: str | None = None, level: int | None = Query(N
 @router.get("/organisations", response=list[OrganisationOut], auth=PUBLIC, summary="组织机构列表")
 @paginate(Page)
 def list_organisations(request, kind: str | None = None, region: str | None = None, q: str | None = None):
-    qs = Organisation.objects.filter(is_active=True).select_related("region").filter(_region_prefix(region))
+    qs = Organisation.objects.filter(is_active=True).select_related("region").filter(region_prefix(region))
     if kind:
         qs = qs.filter(kind=kind)
     if q:
@@ -138,7 +118,7 @@ def list_halls(request, region: str | None = None):
     qs = Organisation.objects.filter(is_active=True, kind__in=Organisation.HALL_KINDS).select_related(
         "region"
     )
-    return qs.filter(_region_prefix(region)).order_by("region__code", "id")
+    return qs.filter(region_prefix(region)).order_by("region__code", "id")
 
 
 @router.get("/windows", response=list[WindowOut], auth=PUBLIC, summary="窗口列表")
@@ -164,16 +144,3 @@ def list_staff(request, department: int | None = Id("部门编号"), window: str
     if window:
         qs = qs.filter(windows__code=window)
     return qs.order_by("staff_no")
-
-
-@router.get("/items", response=list[ItemOut], auth=PUBLIC, summary="政务服务事项列表")
-@paginate(Page)
-def list_items(
-    request, department: int | None = Id("部门编号"), region: str | None = None, q: str | None = None
-):
-    qs = ServiceItem.objects.filter(is_active=True).select_related("region").filter(_region_prefix(region))
-    if department:
-        qs = qs.filter(department_id=department)
-    if q:
-        qs = qs.filter(name__contains=q)
-    return qs.order_by("code")

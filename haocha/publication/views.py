@@ -12,9 +12,18 @@ from haocha.accounts.access import actor_for_user
 from haocha.accounts.models import Role
 from haocha.analytics.figures import Figures
 from haocha.analytics.models import Dim
-from haocha.analytics.selectors import Period, breakdown, figures, trend, visible_regions, weights_for
+from haocha.analytics.selectors import (
+    Period,
+    all_time,
+    breakdown,
+    figures,
+    trend,
+    visible_regions,
+    weights_for,
+)
+from haocha.catalogue.models import Case, ServiceItem
 from haocha.core.errors import Conflict, Forbidden, NotFound
-from haocha.organisations.models import Organisation, Region
+from haocha.organisations.models import Organisation, Region, Window
 from haocha.publication.excel import notice_workbook
 from haocha.publication.models import Notice
 from haocha.publication.selectors import (
@@ -29,6 +38,37 @@ from haocha.publication.selectors import (
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def home(request):
+    """The landing page: an overview of the city (counts, level mix, districts), read from the rollups."""
+    city = Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
+    districts = list(city.children.order_by("code")) if city else []
+    counts = {
+        "departments": Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT).count(),
+        "halls": Organisation.objects.filter(kind__in=Organisation.HALL_KINDS).count(),
+        "windows": Window.objects.count(),
+        "items": ServiceItem.objects.count(),
+        "cases": Case.objects.count(),
+    }
+    # Running totals of the city from the month rollups (never a scan of the ratings table).
+    totals = all_time(Dim.REGION, city.pk, weights=weights_for(city)[0]) if city else None
+    levels = totals.level_counts if totals else (0, 0, 0, 0, 0)
+    keys = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied")
+    mix = dict(zip(keys, levels, strict=True))
+    total = totals.n if totals else 0
+    good_rate = totals.good_rate if totals else None
+    bad_rate = totals.bad_rate if totals else None
+    context = {
+        "city": city,
+        "districts": districts,
+        "counts": counts,
+        "mix": mix,
+        "ratings_total": total,
+        "good_rate": f"{good_rate:.2%}" if good_rate is not None else "—",
+        "bad_rate": f"{bad_rate:.2%}" if bad_rate is not None else "—",
+    }
+    return render(request, "haocha/home.html", context)
 
 
 def _months_back(n: int) -> list[date]:
