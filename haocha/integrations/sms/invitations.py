@@ -18,7 +18,7 @@ from haocha.core.models import OutboxMessage
 from haocha.evaluations.models import Rating
 from haocha.integrations.sms import outgoing
 from haocha.integrations.sms.models import SmsInvitation, SmsInvitationEvent, SmsMessage, SmsOptOut
-from haocha.integrations.sms.policy import EffectiveSmsPolicy, PolicyBook
+from haocha.integrations.sms.policy import EffectiveSmsPolicy, sms_policy_for
 from haocha.organisations.models import Organisation, Region
 
 S = SmsInvitation.Status
@@ -132,12 +132,11 @@ def sms_invitations_for_cases(*, cases: list[Case]) -> int:
     regions = Region.objects.in_bulk({c.region_id for c in fresh})
     items = ServiceItem.objects.in_bulk({c.item_id for c in fresh})
     departments = Organisation.objects.in_bulk({c.department_id for c in fresh})
-    book = PolicyBook()
     created = 0
     for case in fresh:
         if case.pk in skip or case.applicant_phone_hash in opted:
             continue
-        policy = book.for_region(regions[case.region_id])
+        policy = sms_policy_for(regions[case.region_id])
         if not policy.invitations_enabled:
             continue
         send_at = policy.next_send_time(now)
@@ -214,7 +213,7 @@ def invitation_sent(invitation_id: int, *, now: datetime) -> None:
     inv = SmsInvitation.objects.select_related("case__region").filter(pk=invitation_id).first()
     if inv is None or inv.status != S.QUEUED:
         return
-    policy = PolicyBook().for_region(inv.case.region)
+    policy = sms_policy_for(inv.case.region)
     changes = {"expires_at": now + timedelta(days=policy.expire_after_days)}
     if policy.reminder_after_hours:
         changes["remind_at"] = policy.next_send_time(now + timedelta(hours=policy.reminder_after_hours))
@@ -249,9 +248,8 @@ def sms_sweep(*, now: datetime | None = None, batch: int = 200) -> dict:
     """The worker's periodic duty: send deferred invitations, remind once, expire, mark failures."""
     now = now or clock.now()
     counts = {"sent": 0, "reminded": 0, "expired": 0, "closed": 0, "failed": 0, "retried": 0}
-    book = PolicyBook()
-    _send_deferred(now, book, batch, counts)
-    _remind(now, book, batch, counts)
+    _send_deferred(now, batch, counts)
+    _remind(now, batch, counts)
     _expire(now, batch, counts)
     _mark_failed(now, counts)
     return counts
@@ -263,7 +261,7 @@ def _invitations(**filters):
     )
 
 
-def _send_deferred(now, book, batch, counts):
+def _send_deferred(now, batch, counts):
     due = _invitations(status=S.QUEUED, enqueued_at__isnull=True, send_at__lte=now).order_by("send_at")
     for inv in due[:batch]:
         with transaction.atomic():
@@ -277,7 +275,7 @@ def _send_deferred(now, book, batch, counts):
             if _opted_out(inv.phone_hash):
                 try_move(inv, to=S.OPTED_OUT, now=now, note="号码已退订")
                 continue
-            policy = book.for_region(inv.case.region)
+            policy = sms_policy_for(inv.case.region)
             if policy.is_quiet(now):
                 continue  # the worker was down through the morning: wait for the next one
             # claim it: only one worker enqueues (the outbox key would also keep the text single)
@@ -286,7 +284,7 @@ def _send_deferred(now, book, batch, counts):
                 counts["sent"] += 1
 
 
-def _remind(now, book, batch, counts):
+def _remind(now, batch, counts):
     due = (
         _invitations(status__in=[S.SENT, S.DELIVERED], remind_at__lte=now, pending_level="")
         .filter(~Exists(SmsOptOut.objects.filter(phone_hash=OuterRef("phone_hash"))))
@@ -297,7 +295,7 @@ def _remind(now, book, batch, counts):
             if close_if_rated(inv, now):
                 counts["closed"] += 1
                 continue
-            policy = book.for_region(inv.case.region)
+            policy = sms_policy_for(inv.case.region)
             if policy.is_quiet(now):
                 continue
             if not try_move(inv, to=S.REMINDED, now=now, changes={"remind_at": None}):

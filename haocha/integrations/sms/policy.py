@@ -10,6 +10,7 @@ from django.utils import timezone
 from haocha.integrations.sms import texts
 from haocha.integrations.sms.models import SmsPolicy
 from haocha.organisations.models import Region
+from haocha.organisations.policies import nearest_policy
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:
@@ -76,22 +77,7 @@ def _from_row(row: SmsPolicy) -> EffectiveSmsPolicy:
     )
 
 
-class PolicyBook:
-    """Policies for one batch of work: the (few) policy rows are read once per book."""
-
-    def __init__(self):
-        self._rows = {p.region.code: p for p in SmsPolicy.objects.select_related("region")}
-        self._default = settings_policy()
-        self._by_region: dict[int, EffectiveSmsPolicy] = {}
-
-    def for_region(self, region: Region) -> EffectiveSmsPolicy:
-        hit = self._by_region.get(region.pk)
-        if hit is None:
-            hit = self._default
-            for code in reversed([c for c in region.path.strip("/").split("/") if c]):
-                row = self._rows.get(code)
-                if row is not None:
-                    hit = _from_row(row)
-                    break
-            self._by_region[region.pk] = hit
-        return hit
+def sms_policy_for(region: Region) -> EffectiveSmsPolicy:
+    """The SMS policy in force for a region: the nearest SmsPolicy up the tree, else the settings."""
+    row = nearest_policy(SmsPolicy, region)
+    return _from_row(row) if row is not None else settings_policy()
