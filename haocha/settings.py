@@ -1,5 +1,6 @@
 """One env-driven settings module: SQLite by default, PostgreSQL with DATABASE_URL."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from haocha.env import database_from_url, env_bool, env_int, env_list, env_str
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "ninja",
+    "axes",
     "haocha.core",
     "haocha.accounts",
     "haocha.organisations",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "haocha.core.middleware.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 # Calls to /api/ that present an API key (systems, tablets, apps) need none of what serves browsers
 # (sessions, CSRF, messages, locale, frame options, the HTML error page): haocha/wsgi.py runs them through
@@ -97,9 +100,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["haocha.accounts.backends.ThrottledModelBackend"]
-LOGIN_FAILURE_LIMIT = env_int("HAOCHA_LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("HAOCHA_LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# Login throttling by django-axes (accounts/lockout.py): failures of one username from one address lock
+# that pair (the owner still signs in from another address); failures from one address over any usernames
+# lock the address at a higher count. Both for the cool-off time; lockouts are audited.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "haocha.accounts.backends.RoleModelBackend"]
+AXES_FAILURE_LIMIT = env_int("HAOCHA_LOGIN_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("HAOCHA_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("HAOCHA_LOGIN_FAILURE_WINDOW_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "haocha.accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "haocha.accounts.lockout.locked_out_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/workorders/"
 

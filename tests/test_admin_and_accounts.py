@@ -87,16 +87,68 @@ def test_passwords_use_argon2(db, settings):
     assert make_password("Haocha-test-2026!").startswith("argon2$")
 
 
-def test_login_is_throttled_after_repeated_failures(cast, client, settings):
-    settings.LOGIN_FAILURE_LIMIT = 3
-    for _ in range(3):
-        r = client.post("/admin/login/", {"username": "supervisor", "password": "wrong-password"})
-        assert r.status_code == 200
-    r = client.post("/admin/login/?next=/admin/", {"username": "supervisor", "password": PASSWORD})
-    assert r.status_code == 200  # the right password no longer gets in
+def _login(client, username, password, address):
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_repeated_failures_lock_the_username_at_that_address_only(cast, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        assert _login(client, "supervisor", "wrong-password", "10.1.1.1").status_code == 200
+    assert _login(client, "supervisor", "wrong-password", "10.1.1.1").status_code == 429  # the third locks
+    r = _login(client, "supervisor", PASSWORD, "10.1.1.1")  # the right password no longer gets in there
+    assert r.status_code == 429 and "已被暂时锁定" in r.content.decode()
     assert "_auth_user_id" not in client.session
+    r = client.post("/admin/login/", {"username": "supervisor", "password": PASSWORD}, REMOTE_ADDR="10.1.1.1")
+    assert r.status_code == 429  # the admin's login form is the same door
+    # The owner, from their own desk, is not locked out by a stranger guessing their password.
+    r = _login(client, "supervisor", PASSWORD, "10.2.2.2")
+    assert r.status_code == 302 and "_auth_user_id" in client.session
     assert AuditLog.objects.filter(action="login_failed").count() == 3
-    assert AuditLog.objects.filter(action="login_locked").exists()
+    # The lockout and each attempt refused during it are audited, with the address.
+    locked = AuditLog.objects.filter(action="login_locked")
+    assert locked.count() == 3
+    assert {(a.actor_label, "10.1.1.1" in a.summary) for a in locked} == {("supervisor", True)}
+
+
+def test_many_usernames_tried_from_one_address_lock_that_address(cast, client, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 10
+    for i in range(9):
+        assert _login(client, f"user{i:02d}", "wrong-password", "10.3.3.3").status_code == 200
+    assert _login(client, "user09", "wrong-password", "10.3.3.3").status_code == 429
+    assert _login(client, "operator", PASSWORD, "10.3.3.3").status_code == 429
+    assert _login(client, "operator", PASSWORD, "10.4.4.4").status_code == 302
+    assert AuditLog.objects.filter(action="login_locked", summary__contains="10.3.3.3").exists()
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_address_limit(cast, client, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    for i in range(2):
+        client.post(
+            "/login/",
+            {"username": "supervisor", "password": "wrong"},
+            REMOTE_ADDR="10.6.6.6",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}",
+        )
+    r = client.post(
+        "/login/",
+        {"username": "supervisor", "password": PASSWORD},
+        REMOTE_ADDR="10.6.6.6",
+        HTTP_X_FORWARDED_FOR="192.0.2.99",
+    )
+    assert r.status_code == 429
+
+
+def test_a_good_login_resets_the_failures_of_that_username_and_address(cast, client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        _login(client, "handler_a", "wrong-password", "10.5.5.5")
+    assert _login(client, "handler_a", PASSWORD, "10.5.5.5").status_code == 302
+    client.logout()
+    for _ in range(2):
+        _login(client, "handler_a", "wrong-password", "10.5.5.5")
+    assert _login(client, "handler_a", PASSWORD, "10.5.5.5").status_code == 302
 
 
 def test_a_good_login_works_and_is_audited(cast, client):

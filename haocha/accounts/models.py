@@ -110,16 +110,3 @@ class ApiClient(models.Model):
         self.key_prefix = raw[:10]
         self.key_hash = hash_api_key(raw)
         return raw
-
-
-class LoginFailure(models.Model):
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        verbose_name = "登录失败记录"
-        verbose_name_plural = "登录失败记录"
-
-    def __str__(self):
-        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"
