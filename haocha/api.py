@@ -2,6 +2,7 @@
 
 import orjson
 from django.conf import settings as django_settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -12,6 +13,7 @@ from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 from haocha.accounts.access import Actor, actor_for_api_key, actor_for_user, presented_api_key
 from haocha.core.errors import DomainError
 from haocha.core.openapi import add_error_answers
+from haocha.core.views import RETRY_AFTER_SECONDS
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -101,6 +103,14 @@ def on_validation_error(request, exc: NinjaValidationError):
         details.append({"field": loc, "error": err.get("type", ""), "detail": err.get("msg", "")})
     fields = "、".join(d["field"] for d in details if d["field"]) or "请求体"
     return error_response(request, 422, "invalid_input", f"请求数据不符合要求：{fields}", details)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    response = error_response(request, 503, "database_unavailable", "数据库暂时无法访问，请稍后再试")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

@@ -2,14 +2,6 @@
 outage in the middle of a session: the rating is kept and delivered once), the mobile page at 360×640, the
 self-service terminal and 我的办件."""
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,8 +15,8 @@ from haocha.evaluations.models import Rating
 from haocha.workorders.models import WorkOrder
 from tests.browser import chromium, login, new_page, screenshot
 from tests.channel_helpers import clerk_is_staff, sent_codes
-from tests.conftest import url_of_test_database
 from tests.factories import PASSWORD, build_cast, finished_case, resident_id
+from tests.servers import ProductionServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -39,62 +31,6 @@ def browser_session():
             yield browser
         finally:
             connections.close_all()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ProductionServer:
-    """`haocha serve` (granian) in its own process group, stopped and started again on the same port."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.log = open(ARTIFACTS / "channels-server.log", "ab")  # noqa: SIM115  closed in stop()
-        self.env = {**os.environ, "DATABASE_URL": url_of_test_database(), "HAOCHA_LOG_LEVEL": "ERROR"}
-
-    def start(self):
-        haocha = str(Path(sys.executable).parent / "haocha")
-        cmd = [haocha, "serve", "--no-migrate", "--port", str(self.port), "--workers", "1"]
-        self.proc = subprocess.Popen(
-            cmd, env=self.env, stdout=self.log, stderr=self.log, start_new_session=True
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"haocha serve exited with {self.proc.returncode}; see channels-server.log"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                    if json.loads(r.read())["status"] == "ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("haocha serve did not answer /healthz within 60 s")
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=15)
-        self.proc = None
-
-    def is_down(self) -> bool:
-        try:
-            urllib.request.urlopen(self.url + "/healthz", timeout=1)
-        except OSError:
-            return True
-        return False
 
 
 def activate_in(page, base, code):
