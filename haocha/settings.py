@@ -4,16 +4,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from haocha.env import database_from_url, env_bool, env_int, env_list, env_str
+from haocha.keyfile import instance_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HAOCHA_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("HAOCHA_DEBUG", False)
-SECRET_KEY = env_str("HAOCHA_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
-# Keys for evaluator identity: a keyed hash to match ID numbers and phones, and a key to encrypt them.
-IDENTITY_HASH_KEY = env_str("HAOCHA_IDENTITY_HASH_KEY", "dev-only-identity-hash-key")
-IDENTITY_ENCRYPTION_KEY = env_str("HAOCHA_IDENTITY_ENCRYPTION_KEY", "")
+# The secret keys: environment variables, else random keys generated once into VAR_DIR/keys.json (keyfile.py).
+# IDENTITY_HASH_KEY matches ID numbers and phones (keyed hash); IDENTITY_ENCRYPTION_KEY encrypts them.
+_KEYS = instance_keys(VAR_DIR)
+SECRET_KEY = _KEYS["SECRET_KEY"]
+IDENTITY_HASH_KEY = _KEYS["IDENTITY_HASH_KEY"]
+IDENTITY_ENCRYPTION_KEY = _KEYS["IDENTITY_ENCRYPTION_KEY"]
 ALLOWED_HOSTS = env_list("HAOCHA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("HAOCHA_CSRF_TRUSTED_ORIGINS", [])
 
@@ -137,7 +140,11 @@ WHITENOISE_USE_FINDERS = True
 BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
 
 # Links that leave the site (SMS, printed QR codes and notices) start with this address.
-HAOCHA_PUBLIC_URL = env_str("HAOCHA_PUBLIC_URL", "http://127.0.0.1:8000")
+# The address citizens reach the site at, for links and QR codes that leave it (SMS, printed notices);
+# unset, where `haocha serve` listens (HOST, PORT; `serve --host/--port` sets it too).
+HAOCHA_PUBLIC_URL = env_str(
+    "HAOCHA_PUBLIC_URL", f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000)}"
+)
 # How long a signed rating link (QR code on a 办结 notice, SMS) stays valid, in natural days.
 HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
 # Rating channels: the shortest time between two ratings on one hall tablet, and between two 一次一评

@@ -1,6 +1,5 @@
 """Evaluator and applicant identity: keyed hashes to match, masks to show, encryption to reveal under audit."""
 
-import base64
 import hashlib
 import hmac
 import re
@@ -84,12 +83,7 @@ def mask_name(value: str) -> str:
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    raw = settings.IDENTITY_ENCRYPTION_KEY
-    if raw:
-        key = raw.encode()
-    else:  # derive a stable key from SECRET_KEY for development
-        key = base64.urlsafe_b64encode(hashlib.sha256(("identity:" + settings.SECRET_KEY).encode()).digest())
-    return Fernet(key)
+    return Fernet(settings.IDENTITY_ENCRYPTION_KEY.encode())
 
 
 def encrypt(value: str) -> str:
