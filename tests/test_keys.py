@@ -68,9 +68,9 @@ def test_links_follow_the_port_the_server_listens_on_unless_a_public_url_is_set(
     out = subprocess.run(
         [haocha, "shell", "-c", code], env={**env, "PORT": "9123"}, capture_output=True, text=True
     )
-    assert out.stdout.strip() == "http://127.0.0.1:9123"
+    assert out.stdout.strip().splitlines()[-1] == "http://127.0.0.1:9123"
     env["HAOCHA_PUBLIC_URL"] = "https://haocha.changsha.gov.cn"
     out = subprocess.run(
         [haocha, "shell", "-c", code], env={**env, "PORT": "9123"}, capture_output=True, text=True
     )
-    assert out.stdout.strip() == "https://haocha.changsha.gov.cn"
+    assert out.stdout.strip().splitlines()[-1] == "https://haocha.changsha.gov.cn"
