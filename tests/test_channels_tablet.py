@@ -205,7 +205,7 @@ def test_one_person_on_duty_per_window(cast):
     other.user = make_user("clerk2")
     other.save()
     c = Client()
-    assert c.login(username="clerk2", password=PASSWORD)
+    c.force_login(other.user)
     r = c.post("/desk/duty/", {"action": "start", "window": cast.window_a.code})
     assert r.status_code == 409 and "李娜（SJ0001）正在该窗口上岗" in r.content.decode()
     # a window the staff member does not serve
