@@ -14,7 +14,7 @@ from haocha.evaluations.levels import ORDERED
 from haocha.evaluations.models import Rating
 from haocha.organisations.models import Staff
 from tests.channel_helpers import activate, clerk_is_staff, rate_on_tablet, tablet_client
-from tests.factories import PASSWORD, finished_case, make_user
+from tests.factories import finished_case, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -33,19 +33,45 @@ class SmsBackend(abc.ABC):
 
 
 class FileBackend(SmsBackend):
-    """Development and demo: the 'sent' texts are lines in var/sms/outbox.jsonl (phone masked)."""
+    """Development and demo: the 'sent' texts are lines in var/sms/outbox.jsonl (phone masked). Like a real
+    provider it deduplicates on our key: a text handed over again (a worker killed after the send, before
+    it recorded it) returns the first message id and is not 'sent' twice."""
+
+    _ledgers: dict[str, tuple[dict, int]] = {}  # file -> (key -> message id, bytes read so far)
 
     def send(self, *, phone: str, text: str, key: str) -> str:
         from haocha.core.identity import mask_phone
 
         path = Path(settings.VAR_DIR) / "sms" / "outbox.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        message_id = f"file-{uuid.uuid4().hex[:16]}"
-        line = {"id": message_id, "key": key, "phone": mask_phone(phone), "text": text}
-        line["sent_at"] = timezone.now().isoformat()
-        with _lock, path.open("a", encoding="utf-8") as fh:
+        with _lock, path.open("a+", encoding="utf-8") as fh:
+            seen = self._catch_up(str(path), fh)
+            if key in seen:
+                return seen[key]
+            message_id = f"file-{uuid.uuid4().hex[:16]}"
+            line = {"id": message_id, "key": key, "phone": mask_phone(phone), "text": text}
+            line["sent_at"] = timezone.now().isoformat()
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            fh.flush()
+            seen[key] = message_id
+            self._ledgers[str(path)] = (seen, fh.tell())
         return message_id
+
+    def _catch_up(self, name: str, fh) -> dict:
+        """The keys sent so far: those read before plus the lines appended since (by any process)."""
+        seen, read_to = self._ledgers.get(name, ({}, 0))
+        fh.seek(0, 2)
+        if fh.tell() < read_to:  # the file was removed or truncated
+            seen, read_to = {}, 0
+        fh.seek(read_to)
+        for raw in fh:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            seen.setdefault(entry.get("key", ""), entry.get("id", ""))
+        self._ledgers[name] = (seen, fh.tell())
+        return seen
 
 
 class SmsGatewayError(Exception):
