@@ -71,10 +71,6 @@ def anonymise(text: str | None, *, names=()) -> Anonymised:
     return Anonymised("".join(out), tuple(spans))
 
 
-def anonymise_text(text: str | None, *, names=()) -> str:
-    return anonymise(text, names=names).text
-
-
 def find_personal_data(text: str, *, names=()) -> list[Span]:
     """Non-overlapping spans of personal data in `text`, in order (the longest wins an overlap)."""
     if not text:
@@ -299,7 +295,7 @@ def _syllables(s: str, parts: int = 0) -> bool:
 
 def _looks_like_pinyin_name(word: str) -> bool:
     w = word.lower()
-    if w in _NOT_HANDLES:
+    if w in _NOT_HANDLES or len(w) < 5:  # line, long, hong: too short to tell from a word
         return False
     for surname in _PINYIN_SURNAMES:
         if not w.startswith(surname):

@@ -57,5 +57,5 @@ def themes_summary(*, period: Period, department_ids=None, top: int = 7, example
 
 def is_publishable_term(term: str) -> bool:
     """A keyword or phrase (a·b) that is no personal data: counted before the anonymiser knew a handle
-    such as wangyj or a name, a term would otherwise stay in the tables until `haocha mining rebuild`."""
+    such as wangyj or a name, a term would otherwise stay in the tables until `haocha mining refresh --full`."""
     return not any(anonymise(part).masked for part in term.split("·"))
