@@ -13,24 +13,24 @@ from haocha.analytics.services import rollups_apply_all
 from haocha.evaluations.models import Rating
 from haocha.mining.services import mining_refresh_all
 from haocha.workorders.models import WorkOrder
-from tests.publication_helpers import build_month, last_month_start, rate
+from tests.publication_helpers import last_month_start, rate
 from tests.workorder_helpers import act, refresh, staff
 
 HYPERLINK = '=HYPERLINK("http://evil.example/x","点此查看")'
 CMD = "=cmd|' /C calc'!A0"
 # (comment, personal data in it, ordinary words beside them that must be published as written)
+# Eight 差评 at most, so that every one is among the notice's typical cases whatever the database's order.
 PLANTED = [
     (
-        "工作人员查了电脑说没记录，TEL13812345679，等了3个小时",
-        ["13812345679"],
-        ["工作人员查了电脑说没记录", "等了3个小时"],
+        "工作人员查了电脑说没记录，TEL13812345679，等了3个小时，工号wangyj的工作人员一直玩手机",
+        ["13812345679", "wangyj"],
+        ["工作人员查了电脑说没记录", "等了3个小时", "的工作人员一直玩手机"],
     ),
     (
-        "电话138.1234.5670，跑了5趟，窗口人员设置不合理",
-        ["138.1234.5670", "1234.5670"],
-        ["跑了5趟", "窗口人员设置不合理"],
+        "电话138.1234.5670，跑了5趟，窗口人员设置不合理；手机138-1234-5670或者138 1234 5670，交了200元",
+        ["138.1234.5670", "1234.5670", "138-1234-5670", "138 1234 5670"],
+        ["跑了5趟", "窗口人员设置不合理", "交了200元"],
     ),
-    ("手机138-1234-5670或者138 1234 5670，交了200元", ["138-1234-5670", "138 1234 5670"], ["交了200元"]),
     (
         "我电话一三八一二三四五六七八，2026年11月3日上午9点来的",
         ["一三八一二三四五六七八"],
@@ -51,9 +51,7 @@ PLANTED = [
         ["430102198503121024", "88886666"],
         ["长沙市市场监督管理局周末也不开门"],
     ),
-    ("工号wangyj的工作人员一直玩手机", ["wangyj"], ["的工作人员一直玩手机"]),
-    ("工号wangyj的工作人员还是玩手机", ["wangyj"], ["的工作人员还是玩手机"]),
-    ("窗口的李娜说材料不全", ["李娜"], ["说材料不全"]),  # the window's staff member (a known name)
+    ("窗口的李娜说材料不全", ["李娜"], ["说材料不全"]),
     (HYPERLINK, [], []),
 ]
 REPLY = "已联系刘建军（13874125698）核实，承诺3个工作日内办结"
@@ -69,7 +67,7 @@ def _plant(cast) -> WorkOrder:
             cast,
             f"PD-{i}",
             "very_dissatisfied",
-            seq=70 + i,
+            seq=40 + i,
             item=cast.item_a,
             window=cast.window_a,
             comment=comment,
@@ -132,7 +130,16 @@ def _cells(wb):
 
 
 def test_planted_personal_data_never_reaches_a_public_page_or_workbook(cast, api_for):
-    build_month(cast)
+    for i in range(20):  # a month of good ratings beside the planted 差评
+        rate(
+            cast,
+            f"PD-GOOD-{i}",
+            "satisfied",
+            seq=i,
+            item=cast.item_b,
+            window=cast.window_b,
+            comment="服务很好",
+        )
     order = _plant(cast)
     _handle(cast, order, api_for)
     rollups_apply_all()
