@@ -8,7 +8,7 @@ from haocha.evaluations.models import Rating
 from haocha.evaluations.services import rating_flag
 from haocha.mining.models import MinedComment, TermCount, ThemeCount
 from haocha.mining.services import mining_rebuild, mining_refresh, mining_refresh_all
-from haocha.mining.text import anonymise, content_words, themes_of, tokenise
+from haocha.mining.text import content_words, themes_of, tokenise
 from tests.workorder_helpers import bad_rating, staff
 
 COMPLAINTS = [
@@ -39,15 +39,35 @@ def test_theme_rules():
     assert themes_of("很满意") == []
 
 
-def test_anonymise_masks_numbers_and_names():
-    text = anonymise(
-        "经办人张伟态度差，王先生电话138 1234 5678，身份证43010219850312001X，座机0731-88886666",
-        names=["李娜"],
+def test_mined_comments_are_stored_without_personal_data_and_say_so(cast):
+    bad_rating(cast, "MN-PD-1", seq=1, comment="工号wangyj的工作人员查了电脑说没记录，我电话138-1234-5670")
+    bad_rating(cast, "MN-PD-2", seq=2, comment="工号wangyj的工作人员一直玩手机")
+    bad_rating(cast, "MN-PD-3", seq=3, comment="窗口人员设置不合理")
+    mining_refresh_all()
+    texts = dict(MinedComment.objects.values_list("text", "masked"))
+    assert texts == {
+        "工号＊＊＊的工作人员查了电脑说没记录，我电话＊＊＊": "handle,phone",
+        "工号＊＊＊的工作人员一直玩手机": "handle",
+        "窗口人员设置不合理": "",
+    }
+    assert not TermCount.objects.filter(term__icontains="wangyj").exists()
+    page = staff(cast.supervisor).get("/mining/themes/").content.decode()
+    assert "wangyj" not in page and "1234" not in page and "工作人员" in page
+
+
+def test_keywords_counted_before_a_handle_was_known_are_not_shown(cast):
+    from haocha.mining.models import TermCount as T
+    from haocha.mining.selectors import is_publishable_term
+
+    assert not is_publishable_term("wangyj") and not is_publishable_term("工号·wangyj")
+    assert is_publishable_term("工作人员") and is_publishable_term("窗口·态度") and is_publishable_term("app")
+    month = __import__("django.utils.timezone", fromlist=["x"]).localdate().replace(day=1)
+    T.objects.create(
+        month=month, department_id=cast.dept_a.pk, item_id=0, kind=T.Kind.WORD, term="wangyj", n=9
     )
-    for raw in ("张伟", "王先生", "1234", "43010219850312001X", "88886666"):
-        assert raw not in text
-    assert "某先生" in text and "经办人某某" in text and "态度差" in text
-    assert anonymise("李娜帮了大忙", names=["李娜"]) == "某某帮了大忙"
+    T.objects.create(month=month, department_id=cast.dept_a.pk, item_id=0, kind=T.Kind.WORD, term="排队", n=3)
+    page = staff(cast.supervisor).get("/mining/themes/").content.decode()
+    assert "wangyj" not in page and "排队" in page
 
 
 def snapshot():

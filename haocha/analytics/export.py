@@ -10,6 +10,7 @@ from openpyxl.styles import Font
 
 from haocha.analytics.figures import DEFINITIONS
 from haocha.analytics.selectors import Ranking
+from haocha.core.xlsx import append_row
 
 EXPORT_DIMS = ("department", "hall", "window", "item")
 COLUMNS = (
@@ -43,7 +44,9 @@ def export_workbook(ranking: Ranking, *, title: str) -> bytes:
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in export_rows(ranking):
-        ws.append([row["rank"] if row["rank"] is not None else "样本不足", *(row[key] for key, _ in COLUMNS)])
+        append_row(
+            ws, [row["rank"] if row["rank"] is not None else "样本不足", *(row[key] for key, _ in COLUMNS)]
+        )
         for cell, (key, _) in zip(ws[ws.max_row][1:], COLUMNS, strict=True):
             if key in PERCENT:
                 cell.number_format = "0.00%"

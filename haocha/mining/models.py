@@ -13,6 +13,9 @@ class MinedComment(models.Model):
     item_id = models.BigIntegerField("事项", default=0)
     rated_at = models.DateTimeField("评价时间")
     text = models.CharField("文字评价（已脱敏）", max_length=500)
+    # the kinds of personal data taken out of the text (core.anonymise.KINDS), comma-separated; the public
+    # pages say "已隐去个人信息" where this is not empty
+    masked = models.CharField("已隐去的个人信息", max_length=80, blank=True, default="")
     themes = models.CharField("主题", max_length=120, blank=True)
 
     class Meta:

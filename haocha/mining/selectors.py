@@ -3,6 +3,7 @@
 from django.db.models import Sum
 
 from haocha.analytics.selectors import Period
+from haocha.core.anonymise import anonymise
 from haocha.mining.models import MinedTheme, TermCount, ThemeCount
 from haocha.mining.text import THEME_NAMES
 
@@ -43,7 +44,8 @@ def themes_summary(*, period: Period, department_ids=None, top: int = 7, example
     terms = _scoped(TermCount.objects.filter(month__in=months), department_ids)
 
     def top_terms(kind, n):
-        return list(terms.filter(kind=kind).values("term").annotate(n=Sum("n")).order_by("-n", "term")[:n])
+        rows = terms.filter(kind=kind).values("term").annotate(n=Sum("n")).order_by("-n", "term")[: n + 20]
+        return [r for r in rows if is_publishable_term(r["term"])][:n]
 
     return {
         "months": months,
@@ -51,3 +53,9 @@ def themes_summary(*, period: Period, department_ids=None, top: int = 7, example
         "keywords": top_terms(TermCount.Kind.WORD, 20),
         "phrases": top_terms(TermCount.Kind.PHRASE, 10),
     }
+
+
+def is_publishable_term(term: str) -> bool:
+    """A keyword or phrase (a·b) that is no personal data: counted before the anonymiser knew a handle
+    such as wangyj or a name, a term would otherwise stay in the tables until `haocha mining refresh --full`."""
+    return not any(anonymise(part).masked for part in term.split("·"))

@@ -10,9 +10,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from haocha.core.anonymise import anonymise
 from haocha.evaluations.models import Rating, RatingFlag
 from haocha.mining.models import MinedComment, MinedTheme, MiningState, TermCount, ThemeCount
-from haocha.mining.text import anonymise, content_words, phrases, themes_of
+from haocha.mining.text import content_words, phrases, themes_of
 
 BATCH = 5000
 # A rating committed out of id order (PostgreSQL, concurrent writers) is still seen by a later pass.
@@ -82,7 +83,7 @@ def _add(rows: list[dict]) -> int:
     for r in rows:
         if r["id"] in known:
             continue
-        text = anonymise(r["comment"], names=(r["evaluator_name"], r["staff__name"]))[:500]
+        public = anonymise(r["comment"], names=(r["evaluator_name"], r["staff__name"]))
         comments.append(
             MinedComment(
                 rating_id=r["id"],
@@ -90,8 +91,10 @@ def _add(rows: list[dict]) -> int:
                 department_id=r["department_id"] or 0,
                 item_id=r["item_id"] or 0,
                 rated_at=r["rated_at"],
-                text=text,
-                themes=",".join(themes_of(text)),
+                text=public.text[:500],
+                masked=",".join(sorted(public.kinds)),
+                # themes are judged on the citizen's own words; only the public text is stored
+                themes=",".join(themes_of(r["comment"])),
             )
         )
     MinedComment.objects.bulk_create(comments, batch_size=1000)

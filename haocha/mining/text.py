@@ -1,4 +1,5 @@
-"""Comment text: anonymising, tokenising with the government-service dictionary, phrases and theme rules."""
+"""Comment text: tokenising with the government-service dictionary, phrases and theme rules (the public form
+of a text, without personal data, is haocha.core.anonymise)."""
 
 import re
 import threading
@@ -94,36 +95,3 @@ def phrases(words: list[str]) -> list[str]:
 def themes_of(text: str) -> list[str]:
     text = text or ""
     return [code for code, (_, words) in THEMES.items() if any(w in text for w in words)]
-
-
-# --- anonymising ------------------------------------------------------------------------------------
-
-_DIGITS = re.compile(r"(?<![\dA-Za-z])(?:\+?86[\s\-]?)?(?:\d[\s\-]?){6,}[\dXx]?(?![\dA-Za-z])")
-_TITLED = re.compile(
-    r"[\u4e00-\u9fff]{1,3}(?=(?:先生|女士|小姐|师傅|老师|阿姨|大姐|大哥|同志|科长|主任|处长|局长|经理))"
-)
-_LABELLED = re.compile(
-    r"((?:经办人|受理人|办事员|工作人员|窗口人员|联系人|评价人|申请人|姓名|我叫|我是|我姓|本人是|本人|名叫|叫做)[：:\s]*)"
-    r"([\u4e00-\u9fff]{2,3})"
-)
-_AFTER_NAME = "态说很不的让对给一在是就把也都办没服业和跟讲"
-_NOT_NAMES = ("态度", "说话", "不耐", "业务", "很好", "服务", "一直", "根本", "没有", "太差", "非常", "主动")
-
-
-def anonymise(text: str, *, names=()) -> str:
-    """Public form of a free text: digit runs of 7+ (phones, ID numbers, landlines) become ＊, a known
-    name becomes 某某, and names before titles (王先生) or after labels (经办人张伟) become 某/某某."""
-    out = text or ""
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        out = out.replace(name, "某某")
-    out = _DIGITS.sub(lambda m: "＊" * 6, out)
-    out = _TITLED.sub("某", out)
-
-    def labelled(m):
-        name = m.group(2)
-        if name.startswith("某") or name[:2] in _NOT_NAMES:
-            return m.group(0)
-        tail = name[2:] if name[2:] and name[2] in _AFTER_NAME else ""
-        return m.group(1) + "某某" + tail
-
-    return _LABELLED.sub(labelled, out)

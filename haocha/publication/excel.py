@@ -1,4 +1,5 @@
-"""The monthly 通报 as an Excel workbook (openpyxl): 概况, 部门排名, 窗口排名, 差评处置, 评价趋势 (with a chart)."""
+"""The monthly 通报 as an Excel workbook (openpyxl): 概况, 部门排名, 窗口排名, 差评处置, 评价趋势 (with a chart).
+Every row goes through core.xlsx.append_row, so no text (a 差评, a department's result) becomes a formula."""
 
 from io import BytesIO
 
@@ -6,6 +7,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
 
+from haocha.core.xlsx import append_row
 from haocha.publication.selectors import fmt
 
 BOLD = Font(bold=True)
@@ -13,7 +15,7 @@ SHEETS = ("概况", "部门排名", "窗口排名", "差评处置", "评价趋�
 
 
 def _header(ws, titles, widths=None):
-    ws.append(titles)
+    append_row(ws, titles)
     for cell in ws[ws.max_row]:
         cell.font = BOLD
     for i, w in enumerate(widths or [], 1):
@@ -21,7 +23,9 @@ def _header(ws, titles, widths=None):
 
 
 def _ranking_sheet(ws, ranked, small, data):
-    ws.append([f"排名规则：{data['rule']}；最少评价数 {data['min_sample']}，平滑权重 {data['prior_weight']}"])
+    append_row(
+        ws, [f"排名规则：{data['rule']}；最少评价数 {data['min_sample']}，平滑权重 {data['prior_weight']}"]
+    )
     _header(
         ws,
         ["名次", "单位", "评价数", "差评数", "差评率", "满意度得分", "排名得分", "整改率", "按时整改率"],
@@ -29,7 +33,8 @@ def _ranking_sheet(ws, ranked, small, data):
     )
     for r in ranked + small:
         f = r.figures
-        ws.append(
+        append_row(
+            ws,
             [
                 r.rank if r.rank else "样本不足",
                 r.name,
@@ -40,10 +45,18 @@ def _ranking_sheet(ws, ranked, small, data):
                 None if r.smoothed is None or r.rank is None else round(r.smoothed, 2),
                 f.rectify_rate,
                 f.on_time_rate,
-            ]
+            ],
         )
         for col in (5, 8, 9):
             ws.cell(row=ws.max_row, column=col).number_format = "0.00%"
+
+
+MASKED_COLUMNS = {"comment": "评价内容", "reply": "部门回复", "result": "处理结果", "measures": "整改措施"}
+
+
+def _masked_note(masked: set) -> str:
+    fields = [label for key, label in MASKED_COLUMNS.items() if key in masked]
+    return f"已隐去{'、'.join(fields)}中的个人信息" if fields else ""
 
 
 def notice_workbook(data: dict) -> bytes:
@@ -51,20 +64,22 @@ def notice_workbook(data: dict) -> bytes:
     ws = wb.active
     ws.title = "概况"
     region, month = data["region"], data["month"]
-    ws.append([f"{region.name}政务服务“好差评”{month:%Y年%m月}通报"])
+    append_row(ws, [f"{region.name}政务服务“好差评”{month:%Y年%m月}通报"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(
-        [f"统计期间：{data['period'].start:%Y-%m-%d} 至 {data['period'].end:%Y-%m-%d}；数据来源：统计汇总表"]
+    append_row(
+        ws,
+        [f"统计期间：{data['period'].start:%Y-%m-%d} 至 {data['period'].end:%Y-%m-%d}；数据来源：统计汇总表"],
     )
     _header(ws, ["指标", "本月", "上月", "口径"], [14, 14, 14, 90])
     for row in data["figure_rows"]:
-        ws.append(
+        append_row(
+            ws,
             [
                 row["label"],
                 row["value"] if row["value"] is not None else "—",
                 row["previous"],
                 row["definition"],
-            ]
+            ],
         )
         if row["key"] not in ("n", "bad", "score") and row["value"] is not None:
             ws.cell(row=ws.max_row, column=2).number_format = "0.00%"
@@ -84,11 +99,13 @@ def notice_workbook(data: dict) -> bytes:
             "处理结果",
             "整改措施",
             "办理情况",
+            "个人信息",
         ],
-        [12, 26, 22, 10, 40, 40, 30, 30, 12],
+        [12, 26, 22, 10, 40, 40, 30, 30, 12, 24],
     )
     for c in data["cases"]:
-        cases.append(
+        append_row(
+            cases,
             [
                 f"{c['month']:%Y-%m-%d}",
                 c["department"],
@@ -99,7 +116,8 @@ def notice_workbook(data: dict) -> bytes:
                 c["result"],
                 c["measures"],
                 c["outcome"],
-            ]
+                _masked_note(c["masked"]),
+            ],
         )
         for cell in cases[cases.max_row]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -107,14 +125,15 @@ def notice_workbook(data: dict) -> bytes:
     tr = wb.create_sheet("评价趋势")
     _header(tr, ["月份", "评价数", "差评数", "差评率", "满意度得分"], [10, 10, 10, 10, 12])
     for m in data["trend"]:
-        tr.append(
+        append_row(
+            tr,
             [
                 f"{m['month']:%Y-%m}",
                 m["n"],
                 m["bad"],
                 m["bad_rate"],
                 None if m["score"] is None else round(m["score"], 2),
-            ]
+            ],
         )
         tr.cell(row=tr.max_row, column=4).number_format = "0.00%"
     if data["trend"]:

@@ -16,11 +16,11 @@ from haocha.analytics.selectors import (
     trend,
     weights_for,
 )
+from haocha.core.anonymise import anonymise
 from haocha.core.errors import NotFound
 from haocha.evaluations.models import Rating, RatingReply
 from haocha.mining.models import MinedComment
 from haocha.mining.selectors import themes_summary
-from haocha.mining.text import anonymise
 from haocha.organisations.models import Organisation, Region, Window
 from haocha.workorders.models import OPEN_STATUSES, Status, WorkOrder
 
@@ -169,16 +169,20 @@ def typical_cases(region: Region, period: Period, limit: int = CASES_IN_NOTICE) 
     for o in orders:
         names = (o.rating.evaluator_name, o.rating.staff.name if o.rating.staff else "")
         reply = replies.get(o.rating_id)
+        texts = {
+            "comment": anonymise(o.rating.comment, names=names),
+            "reply": anonymise(reply.text if reply else "", names=names),
+            "result": anonymise(o.result, names=names),
+            "measures": anonymise(o.measures, names=names),
+        }
         out.append(
             {
                 "month": timezone.localtime(o.rating.rated_at).date(),
                 "department": o.department.name if o.department else "—",
                 "item": o.rating.item.name if o.rating.item else "—",
                 "level": o.rating.get_level_display(),
-                "comment": anonymise(o.rating.comment, names=names),
-                "reply": anonymise(reply.text, names=names) if reply else "",
-                "result": anonymise(o.result, names=names),
-                "measures": anonymise(o.measures, names=names),
+                **{key: a.text for key, a in texts.items()},
+                "masked": {key for key, a in texts.items() if a.masked},
                 "status": o.get_status_display(),
                 "outcome": outcome(o, now),
             }
@@ -272,15 +276,24 @@ def public_reviews(*, department_ids=None, page_number=1, per_page: int = 20):
         reply = replies.get(c.rating_id)
         order = orders.get(c.rating_id)
         known = names.get(c.rating_id, ())
+        reply_text = anonymise(reply.text if reply else "", names=known)
+        result_text = anonymise(order.result if order and order.status == Status.CLOSED else "", names=known)
         rows.append(
             {
                 "date": timezone.localtime(c.rated_at).date(),
                 "department": departments.get(c.department_id, "—"),
                 "text": c.text,
-                "reply": anonymise(reply.text, names=known) if reply else "",
-                "result": anonymise(order.result, names=known)
-                if order and order.status == Status.CLOSED
-                else "",
+                "reply": reply_text.text,
+                "result": result_text.text,
+                "masked": {
+                    key
+                    for key, masked in (
+                        ("text", bool(c.masked)),
+                        ("reply", reply_text.masked),
+                        ("result", result_text.masked),
+                    )
+                    if masked
+                },
                 "outcome": outcome(order, now),
             }
         )
