@@ -5,7 +5,8 @@ import pytest
 
 from haocha.accounts.access import clear_actor_cache
 from haocha.evaluations.policy import clear_policy_caches
-from haocha.workorders.services import clear_order_policy_cache
+from haocha.workorders.notifications import clear_recipient_cache
+from haocha.workorders.policy import clear_order_policy_cache
 from tests.factories import build_cast
 
 
@@ -20,10 +21,12 @@ def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()
     clear_order_policy_cache()
+    clear_recipient_cache()
     yield
     clear_actor_cache()
     clear_policy_caches()
     clear_order_policy_cache()
+    clear_recipient_cache()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ class WorkordersConfig(AppConfig):
 
     def ready(self):
         from haocha.workcalendar.services import CHANGE_HOOKS
-        from haocha.workorders.services import work_orders_recompute_deadlines
+        from haocha.workorders.sweep import work_orders_recompute_deadlines
 
         if work_orders_recompute_deadlines not in CHANGE_HOOKS:
             CHANGE_HOOKS.append(work_orders_recompute_deadlines)

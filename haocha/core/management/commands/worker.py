@@ -17,7 +17,7 @@ from haocha.core.outbox import outbox_process
 from haocha.evaluations.defaults import default_ratings_sweep
 from haocha.integrations.sms.invitations import sms_sweep
 from haocha.mining.services import mining_refresh
-from haocha.workorders.services import work_orders_sweep
+from haocha.workorders.sweep import work_orders_sweep
 
 log = logging.getLogger(__name__)
 
