@@ -35,7 +35,7 @@ def test_every_app_registers_its_periodic_jobs_and_the_worker_runs_them(db):
     assert [j.name for j in registered(sweep=False)] == ["统计汇总", "差评挖掘"]
     ran = []
     with mock.patch(
-        "haocha.workorders.services.work_orders_sweep",
+        "haocha.workorders.sweep.work_orders_sweep",
         side_effect=lambda: ran.append("sweep") or {"level1": 1, "level2": 0, "nearing": 0},
     ):
         out = StringIO()

@@ -11,7 +11,7 @@ from haocha.evaluations.models import Rating
 from haocha.workcalendar.arithmetic import SHANGHAI
 from haocha.workcalendar.services import workdays
 from haocha.workorders.models import Appeal, RepeatFlag, Status, Supervision, WorkOrder
-from haocha.workorders.services import work_orders_sweep
+from haocha.workorders.sweep import work_orders_sweep
 from tests.workorder_helpers import act, bad_rating, frozen, refresh, staff
 
 pytestmark = pytest.mark.django_db
@@ -112,13 +112,17 @@ def test_a_complexity_change_and_an_approved_extension_move_the_deadline(cast):
     assert order.finish_due_at == sh(2026, 11, 5)
     with frozen(sh(2026, 11, 2, 10, 0)):
         assert (
-            act(cast.operator, order, "complexity", complexity="complex", reason="涉及两个部门").status_code
+            act(
+                cast.operator, order, "set_complexity", complexity="complex", reason="涉及两个部门"
+            ).status_code
             == 302
         )
         assert refresh(order).finish_due_at == sh(2026, 11, 17)
         act(cast.handler_a, order, "contact", method="phone", outcome="已联系")
-        assert act(cast.handler_a, order, "extension", days="3", reason="需现场核查").status_code == 302
-        assert act(cast.handler_a, order, "extension", days="2", reason="再延").status_code == 409
+        assert (
+            act(cast.handler_a, order, "request_extension", days="3", reason="需现场核查").status_code == 302
+        )
+        assert act(cast.handler_a, order, "request_extension", days="2", reason="再延").status_code == 409
         assert act(cast.operator, order, "decide_extension", approve="1", note="同意").status_code == 302
     order = refresh(order)
     assert (

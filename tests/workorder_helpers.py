@@ -48,3 +48,19 @@ def act(user, order, action, **data):
 
 def refresh(order) -> WorkOrder:
     return WorkOrder.objects.get(pk=order.pk)
+
+
+def error_code(response) -> str | None:
+    """The code of a refused workbench step, as the page states it (data-code on the error)."""
+    import re
+
+    found = re.search(r'id="action-error"[^>]*data-code="([^"]+)"', response.content.decode())
+    return found.group(1) if found else None
+
+
+def notice(response) -> str:
+    """The answer to a step that changed nothing (a repeat), as the page states it."""
+    import re
+
+    found = re.search(r'id="action-notice"[^>]*>([^<]*)<', response.content.decode())
+    return found.group(1) if found else ""

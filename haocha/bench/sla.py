@@ -54,7 +54,7 @@ def sweep_rates(open_orders: int = 100_000, overdue_share: float = 0.05, seed: i
     from haocha.organisations.models import Organisation, Region
     from haocha.organisations.services import organisation_save, region_save
     from haocha.workorders.models import DEPARTMENT_STATUSES, Status, Supervision, WorkOrder
-    from haocha.workorders.services import work_orders_sweep
+    from haocha.workorders.sweep import work_orders_sweep
 
     call_command("migrate", interactive=False, verbosity=0)
     rng = random.Random(seed)

@@ -19,7 +19,7 @@ from haocha.core.errors import Forbidden, InvalidInput, NotFound
 from haocha.core.openapi import answers
 from haocha.evaluations import levels as lv
 from haocha.evaluations.services import EvaluatorInput, RatingInput, rating_follow_up, rating_submit
-from haocha.workorders.services import citizen_link_token
+from haocha.workorders.citizen import citizen_link_token
 
 router = Router(tags=["评价渠道"])
 APP_LABEL = "办事群众（移动端）"

@@ -10,8 +10,10 @@ from haocha.core.errors import DomainError
 from haocha.core.models import OutboxMessage
 from haocha.evaluations.levels import BAD_LEVELS
 from haocha.evaluations.models import Rating
-from haocha.workorders import services as svc
+from haocha.workorders import actions, citizen
+from haocha.workorders.creation import work_order_for_rating
 from haocha.workorders.models import Status, WorkOrder
+from haocha.workorders.sweep import work_orders_sweep
 
 CONTACT_OUTCOMES = [
     "已电话联系群众，了解具体情况并致歉",
@@ -60,7 +62,7 @@ def replay_work_orders(*, seed: int, now: datetime) -> dict:
     )
     for rating in bad:
         with replay_at(rating.received_at):
-            order = svc.work_order_for_rating(rating=rating, actor=system)
+            order = work_order_for_rating(rating=rating, actor=system)
         if order is None:
             continue
         handler = Actor(
@@ -71,14 +73,14 @@ def replay_work_orders(*, seed: int, now: datetime) -> dict:
         if order.rating_id == rating.pk:
             counts["orders"] += 1
             _loop(rng, order, now, operator, handler, supervisor, start=order.received_at)
-        elif order.status == Status.PENDING_VERIFY:  # a 追评 差评 reopened an order found invalid
+        elif order.status == Status.PENDING_VERIFY:  # a 追评 差评 reopened a finished order: 核实 again
             _loop(rng, order, now, operator, handler, supervisor, start=rating.received_at)
-        elif order.status == Status.HANDLING:  # a 追评 差评 reopened a closed order: handle it again
+        elif order.status == Status.HANDLING:  # a 追评 差评 joined an order being handled
             _again(rng, order, now, operator, handler, rating.received_at)
     # Notifications of the replayed past are history, not news: only the final sweep notifies.
     OutboxMessage.objects.filter(pk__gt=first_outbox).delete()
     with replay_at(now):
-        swept = svc.work_orders_sweep(now=now)
+        swept = work_orders_sweep(now=now)
     counts.update(swept)
     for status in Status:
         counts[status.value] = WorkOrder.objects.filter(status=status).count()
@@ -90,7 +92,7 @@ def _contact(order: WorkOrder, now, handler, contact_at: datetime, method: str, 
     return _step(
         contact_at + timedelta(minutes=5),
         now,
-        svc.work_order_contact,
+        actions.work_order_contact,
         order=_fresh(order),
         actor=handler,
         contacted_at=contact_at,
@@ -109,7 +111,7 @@ def _again(rng, order: WorkOrder, now, operator, handler, start: datetime) -> No
     if _step(
         done_at,
         now,
-        svc.work_order_feedback,
+        actions.work_order_feedback,
         order=_fresh(order),
         actor=handler,
         result=result,
@@ -118,7 +120,7 @@ def _again(rng, order: WorkOrder, now, operator, handler, start: datetime) -> No
         _step(
             _later(rng, done_at, 120, 2880),
             now,
-            svc.work_order_callback,
+            citizen.work_order_callback,
             order=_fresh(order),
             actor=operator,
             solved=True,
@@ -134,10 +136,9 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         _step(
             t,
             now,
-            svc.work_order_verify,
+            actions.work_order_invalidate,
             order=order,
             actor=operator,
-            valid=False,
             reason=rng.choice(["mistaken", "malicious"]),
             note="经电话核实，评价人表示系误操作",
         )
@@ -146,7 +147,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         if _step(
             t,
             now,
-            svc.work_order_on_the_spot,
+            actions.work_order_on_the_spot,
             order=order,
             actor=handler,
             result="窗口负责人当场向群众致歉并协助办结",
@@ -154,7 +155,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
             _step(
                 _later(rng, t, 60, 1440),
                 now,
-                svc.work_order_callback,
+                citizen.work_order_callback,
                 order=_fresh(order),
                 actor=operator,
                 solved=True,
@@ -166,7 +167,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
     if not _step(
         t,
         now,
-        svc.work_order_assign,
+        actions.work_order_assign,
         order=order,
         actor=operator,
         complexity=complexity,
@@ -175,7 +176,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         return
     order = _fresh(order)
     t = _later(rng, t, 20, 300)
-    if not _step(t, now, svc.work_order_accept, order=order, actor=handler):
+    if not _step(t, now, actions.work_order_accept, order=order, actor=handler):
         return
     if now - start < timedelta(days=12) and rng.random() < 0.35:
         return  # a slow department: recent orders left open, so the board has late ones to supervise
@@ -183,7 +184,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         _step(
             _later(rng, t, 60, 600),
             now,
-            svc.work_order_appeal,
+            actions.work_order_appeal,
             order=_fresh(order),
             actor=handler,
             ground="malicious",
@@ -192,7 +193,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         _step(
             _later(rng, t, 1500, 3000),
             now,
-            svc.work_order_review_appeal,
+            actions.work_order_review_appeal,
             order=_fresh(order),
             actor=supervisor,
             uphold=rng.random() < 0.6,
@@ -226,7 +227,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         if not _step(
             done_at,
             now,
-            svc.work_order_feedback,
+            actions.work_order_feedback,
             order=order,
             actor=handler,
             result=result,
@@ -238,7 +239,7 @@ def _loop(rng, order: WorkOrder, now, operator, handler, supervisor, start: date
         if not _step(
             answer_at,
             now,
-            svc.work_order_callback,
+            citizen.work_order_callback,
             order=_fresh(order),
             actor=operator,
             solved=satisfied,

@@ -1037,7 +1037,7 @@ class RatingImporter:
         """As the intake does, in the batch's transaction: each imported 差评 becomes a work order."""
         if not bad_rows:
             return
-        from haocha.workorders.services import work_order_for_rating
+        from haocha.workorders.creation import work_order_for_rating
 
         wanted = {(row[1], row[2]) for row in bad_rows}
         ratings = (

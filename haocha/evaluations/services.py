@@ -25,7 +25,7 @@ from haocha.evaluations.levels import Level, is_bad
 from haocha.evaluations.models import Rating, RatingFlag, RatingReply
 from haocha.evaluations.policy import active_set, policy_for_region
 from haocha.organisations.models import Region, Staff, Window
-from haocha.workorders.services import work_order_for_rating
+from haocha.workorders.creation import work_order_for_rating
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COMMENT = 1000

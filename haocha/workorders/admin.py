@@ -16,7 +16,7 @@ class WorkOrderPolicyAdmin(AuditedAdmin):
     )
 
     def persist(self, obj):
-        from haocha.workorders.services import clear_order_policy_cache
+        from haocha.workorders.policy import clear_order_policy_cache
 
         super().persist(obj)
         clear_order_policy_cache()
@@ -26,7 +26,7 @@ class TransitionInline(admin.TabularInline):
     model = Transition
     extra = 0
     can_delete = False
-    fields = ("at", "action", "from_status", "to_status", "actor_label", "note")
+    fields = ("at", "stated_at", "action", "from_status", "to_status", "actor_label", "note")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

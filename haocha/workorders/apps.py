@@ -8,7 +8,7 @@ class WorkordersConfig(AppConfig):
     def ready(self):
         from haocha.core.jobs import register
         from haocha.workcalendar.services import CHANGE_HOOKS
-        from haocha.workorders.services import work_orders_recompute_deadlines
+        from haocha.workorders.sweep import work_orders_recompute_deadlines
 
         if work_orders_recompute_deadlines not in CHANGE_HOOKS:
             CHANGE_HOOKS.append(work_orders_recompute_deadlines)
@@ -16,7 +16,7 @@ class WorkordersConfig(AppConfig):
 
 
 def _overdue_job():
-    from haocha.workorders.services import work_orders_sweep
+    from haocha.workorders.sweep import work_orders_sweep
 
     swept = work_orders_sweep()
     if any(swept.values()):

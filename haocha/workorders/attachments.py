@@ -10,6 +10,7 @@ from django.core.files.storage import FileSystemStorage
 from haocha.core.errors import InvalidInput
 
 MAX_FILES = 5
+MAX_NAME = 120
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED = {".jpg", ".jpeg", ".png", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
 
@@ -29,11 +30,13 @@ def save_attachments(order_number: str, files) -> list[dict]:
             raise InvalidInput(
                 f"附件“{f.name}”的类型不允许（允许：{'、'.join(sorted(ALLOWED))}）", code="file_type"
             )
+        if len(Path(f.name).name) > MAX_NAME:
+            raise InvalidInput(f"附件文件名不能超过{MAX_NAME}个字", code="file_name_too_long")
         if f.size > MAX_BYTES:
             raise InvalidInput(f"附件“{f.name}”超过10MB", code="file_too_large")
     storage = private_storage()
     saved = []
     for f in files:
         name = storage.save(f"workorders/{order_number}/{uuid.uuid4().hex}{Path(f.name).suffix.lower()}", f)
-        saved.append({"name": Path(f.name).name[:120], "path": name, "size": f.size})
+        saved.append({"name": Path(f.name).name, "path": name, "size": f.size})
     return saved

@@ -56,6 +56,9 @@ class WorkOrderPolicy(models.Model):
     repeat_window_days = models.PositiveSmallIntegerField("重复差评统计周期（自然日）", default=30)
     repeat_threshold = models.PositiveSmallIntegerField("重复差评次数阈值", default=3)
     callback_link_days = models.PositiveSmallIntegerField("回访链接有效期（自然日）", default=15)
+    # A step recorded later than it happened (a phone call entered afterwards) counts at its stated time only
+    # when recorded within this many hours of it; otherwise timeliness counts from the recording.
+    stated_time_window_hours = models.PositiveSmallIntegerField("补录时间认可期（小时）", default=2)
 
     class Meta:
         verbose_name = "差评处置规则"
@@ -94,7 +97,7 @@ class WorkOrder(models.Model):
         "状态", max_length=20, choices=Status.choices, default=Status.PENDING_VERIFY, db_index=True
     )
     complexity = models.CharField("问题类型", max_length=8, choices=Complexity.choices, blank=True)
-    summary = models.CharField("诉求摘要", max_length=500, blank=True)
+    summary = models.TextField("诉求摘要", blank=True)  # the rating's comment, whole
     invalid_reason = models.CharField("无效类型", max_length=16, choices=InvalidReason.choices, blank=True)
     invalid_note = models.CharField("无效说明", max_length=500, blank=True)
 
@@ -102,7 +105,9 @@ class WorkOrder(models.Model):
     verified_at = models.DateTimeField("核实时间", null=True, blank=True)
     assigned_at = models.DateTimeField("交办时间", null=True, blank=True)
     accepted_at = models.DateTimeField("签收时间", null=True, blank=True)
-    contacted_at = models.DateTimeField("首次联系时间", null=True, blank=True)
+    # When the first contact counts for the contact clock (its stated time, or its recording time when the
+    # stated time lies outside the policy's window); the stated time itself stays on the contact record.
+    contacted_at = models.DateTimeField("首次联系时间（计时）", null=True, blank=True)
     feedback_at = models.DateTimeField("反馈时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
 
@@ -121,8 +126,8 @@ class WorkOrder(models.Model):
     on_the_spot = models.BooleanField("当场处置", default=False)
     repeat_flag = models.BooleanField("重复差评", default=False)
 
-    result = models.TextField("处理结果", blank=True)
-    measures = models.TextField("整改措施", blank=True)
+    result = models.TextField("处理结果", max_length=2000, blank=True)
+    measures = models.TextField("整改措施", max_length=2000, blank=True)
     callback_solved = models.BooleanField("问题已解决", null=True, blank=True)
     callback_satisfaction = models.CharField("回访满意度", max_length=20, blank=True)
     callback_comment = models.CharField("回访意见", max_length=500, blank=True)
@@ -177,8 +182,9 @@ class Transition(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL
     )
     actor_label = models.CharField("操作方", max_length=150)
-    at = models.DateTimeField("时间")
-    note = models.TextField("说明", blank=True)
+    at = models.DateTimeField("登记时间")
+    stated_at = models.DateTimeField("所述发生时间", null=True, blank=True)
+    note = models.TextField("说明", max_length=2000, blank=True)
     attachments = models.JSONField("附件", default=list, blank=True)
     data = models.JSONField("数据", default=dict, blank=True)
 
@@ -202,7 +208,8 @@ class ContactRecord(models.Model):
     order = models.ForeignKey(
         WorkOrder, verbose_name="工单", on_delete=models.CASCADE, related_name="contacts"
     )
-    contacted_at = models.DateTimeField("联系时间")
+    contacted_at = models.DateTimeField("联系时间")  # as stated by the handler
+    recorded_at = models.DateTimeField("登记时间")
     method = models.CharField("联系方式", max_length=10, choices=Method.choices)
     outcome = models.CharField("联系结果", max_length=500)
     reached = models.BooleanField("已联系上", default=True)
@@ -260,12 +267,14 @@ class Extension(models.Model):
         PENDING = "pending", "待审批"
         APPROVED = "approved", "已批准"
         REJECTED = "rejected", "未批准"
+        LAPSED = "lapsed", "已失效"  # the order left the department's hands, or a new cycle began
 
     order = models.ForeignKey(
         WorkOrder, verbose_name="工单", on_delete=models.CASCADE, related_name="extensions"
     )
     days = models.PositiveSmallIntegerField("延期（工作日）")
-    reason = models.CharField("理由", max_length=500)
+    cycle = models.PositiveSmallIntegerField("办理轮次", default=1)
+    reason = models.CharField("延期理由", max_length=500)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     requested_by_label = models.CharField("申请人", max_length=150)
     requested_at = models.DateTimeField("申请时间")
@@ -298,7 +307,7 @@ class Appeal(models.Model):
         WorkOrder, verbose_name="工单", on_delete=models.CASCADE, related_name="appeals"
     )
     ground = models.CharField("申诉理由类型", max_length=16, choices=InvalidReason.choices)
-    statement = models.TextField("申诉说明")
+    statement = models.TextField("申诉说明", max_length=2000)
     evidence = models.JSONField("证据", default=list, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     filed_by_label = models.CharField("申诉人", max_length=150)
@@ -330,7 +339,7 @@ class RepeatFlag(models.Model):
 
     subject = models.CharField("对象类型", max_length=8, choices=Subject.choices)
     subject_id = models.PositiveBigIntegerField("对象编号")
-    subject_label = models.CharField("对象", max_length=200)
+    subject_label = models.TextField("对象")
     count = models.PositiveIntegerField("差评次数")
     window_start = models.DateTimeField("统计起点")
     flagged_at = models.DateTimeField("标记时间")

@@ -11,14 +11,21 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from haocha.accounts.access import actor_for_user
+from haocha.accounts.access import Actor, actor_for_user
 from haocha.accounts.models import Role
-from haocha.core.errors import DomainError, InvalidInput, NotFound
+from haocha.core.errors import DomainError, NotFound
 from haocha.core.models import Message
 from haocha.evaluations.models import ReasonOption
 from haocha.organisations.models import Organisation
-from haocha.workorders import services as svc
-from haocha.workorders.attachments import private_storage, save_attachments
+from haocha.workorders import forms, machine
+from haocha.workorders.access import get_work_order_for_actor, work_orders_visible_to
+from haocha.workorders.attachments import private_storage
+from haocha.workorders.citizen import (
+    citizen_link_token,
+    citizen_steps,
+    order_from_citizen_token,
+    work_order_callback,
+)
 from haocha.workorders.models import (
     DEPARTMENT_STATUSES,
     OPEN_STATUSES,
@@ -71,7 +78,7 @@ def _list(request, qs, template, extra=None):
 
 
 def _base_qs(actor):
-    return svc.work_orders_visible_to(actor).select_related("department", "rating", "rating__item", "case")
+    return work_orders_visible_to(actor).select_related("department", "rating", "rating__item", "case")
 
 
 @login_required
@@ -177,6 +184,7 @@ def _order_context(request, order, actor, error=None):
     departments = Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT).filter(
         actor.org_filter("pk")
     )
+    overseer = actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR)
     return {
         "order": order,
         "rating": order.rating,
@@ -188,204 +196,71 @@ def _order_context(request, order, actor, error=None):
         "extensions": order.extensions.all(),
         "co_departments": order.co_departments.all(),
         "can": _abilities(actor, order),
-        "departments": departments.order_by("name")
-        if actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR)
-        else [],
+        "departments": departments.order_by("name") if overseer else [],
         "contact_methods": ContactRecord.Method.choices,
-        "error": error,
+        "error": error if error is None or error.status >= 400 else None,
+        "notice": error.message if error is not None and error.status < 400 else "",
         "now": now,
-        "citizen_link": request.build_absolute_uri(f"/c/{svc.citizen_link_token(order)}/")
-        if actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR)
-        else None,
+        "citizen_link": request.build_absolute_uri(f"/c/{citizen_link_token(order)}/") if overseer else None,
         "title": f"工单 {order.number}",
     }
-
-
-STATUS_LABELS = dict(Status.choices)
 
 
 def _labelled(transitions):
     rows = list(transitions)
     for t in rows:
-        t.from_label = STATUS_LABELS.get(t.from_status, "—")
-        t.to_label = STATUS_LABELS.get(t.to_status, t.to_status)
+        t.label = machine.step_label(t)
+        t.from_label = machine.STATUS_LABELS.get(t.from_status, "—")
+        t.to_label = machine.STATUS_LABELS.get(t.to_status, t.to_status)
+        t.stated = _stated(t)
     return rows
 
 
+def _stated(step) -> str:
+    """A step recorded later than it is said to have happened: both times, and which one the clocks use."""
+    if step.stated_at is None:
+        return ""
+    text = f"所述时间 {timezone.localtime(step.stated_at):%Y-%m-%d %H:%M}"
+    counted = (step.data or {}).get("counted_at")
+    if counted and datetime.fromisoformat(counted) != step.stated_at:
+        text += "（补录超出认可期，计时按登记时间）"
+    return text
+
+
 def _abilities(actor, order) -> dict:
-    dept = (
-        actor.client is None
-        and actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN)
-        and actor.can_see_org(order.department_id)
-    )
-    operator = actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR)
-    supervisor = actor.has_role(Role.SUPERVISOR)
-    s = order.status
-    return {
-        "verify": operator and s == Status.PENDING_VERIFY,
-        "assign": operator and s in (Status.PENDING_VERIFY, Status.PENDING_ACCEPT, Status.ACCEPTED),
-        "accept": dept and s == Status.PENDING_ACCEPT,
-        "return": dept and s in (Status.PENDING_ACCEPT, Status.ACCEPTED),
-        "contact": dept and s in (Status.PENDING_ACCEPT, Status.ACCEPTED, Status.HANDLING),
-        "feedback": dept and s == Status.HANDLING and order.contacted_at is not None,
-        "on_the_spot": (dept or actor.has_role(Role.WINDOW_CLERK))
-        and s in (Status.PENDING_VERIFY, Status.PENDING_ACCEPT, Status.ACCEPTED),
-        "extension": dept and s in (Status.ACCEPTED, Status.HANDLING),
-        "decide_extension": operator and order.extensions.filter(status=Extension.Status.PENDING).exists(),
-        "appeal": dept and order.is_open and not order.appeals.filter(status=Appeal.Status.PENDING).exists(),
-        "review_appeal": supervisor and order.appeals.filter(status=Appeal.Status.PENDING).exists(),
-        "callback": operator and s == Status.PENDING_CALLBACK,
-        "supervise": supervisor and order.is_open,
-        "merge": operator and order.is_open,
-        "complexity": operator and order.is_open,
-    }
+    """What the workbench offers this actor on this order: read from the machine's table."""
+    can = {name: machine.allowed(actor, order, name) for name in machine.WORKBENCH_ACTIONS}
+    can["any"] = any(can.values())
+    return can
 
 
 @login_required
 def order_page(request, number):
     actor = actor_for_user(request.user)
-    order = svc.get_work_order_for_actor(actor, number)
+    order = get_work_order_for_actor(actor, number)
     return render(request, "workorders/order.html", _order_context(request, order, actor))
-
-
-def _aware(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("时间格式不正确", code="invalid_time") from exc
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
-def _int(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("编号应为整数", code="invalid_id") from exc
-    if not 0 < number < 2**62:
-        raise InvalidInput("编号超出范围", code="invalid_id")
-    return number
-
-
-def _uploads(actor, order, files, stored: list) -> list | None:
-    """Store attachments only for someone allowed to act (checked first); `stored` lets the caller remove
-    them again when the action is then refused."""
-    if not files:
-        return None
-    svc.check_department(actor, order)
-    saved = save_attachments(order.number, files)
-    stored.extend(meta["path"] for meta in saved)
-    return saved
-
-
-def _do(action: str, order: WorkOrder, actor, post, files=(), stored=None) -> None:
-    stored = [] if stored is None else stored
-    p = post.get
-    if action == "verify":
-        valid = p("valid", "1") == "1"
-        svc.work_order_verify(
-            order=order,
-            actor=actor,
-            valid=valid,
-            complexity=p("complexity", ""),
-            reason=p("reason", ""),
-            note=p("note", ""),
-        )
-        if valid and p("department"):
-            order.refresh_from_db()
-            _do("assign", order, actor, post)
-    elif action == "assign":
-        dept = Organisation.objects.filter(pk=_int(p("department"))).first() if p("department") else None
-        co = list(Organisation.objects.filter(pk__in=[_int(v) for v in post.getlist("co_departments")]))
-        svc.work_order_assign(
-            order=order,
-            actor=actor,
-            department=dept,
-            complexity=p("complexity", ""),
-            co_departments=co,
-            note=p("note", ""),
-        )
-    elif action == "accept":
-        svc.work_order_accept(order=order, actor=actor)
-    elif action == "return":
-        svc.work_order_return(order=order, actor=actor, reason=p("reason", ""))
-    elif action == "contact":
-        svc.work_order_contact(
-            order=order,
-            actor=actor,
-            contacted_at=_aware(p("contacted_at") or timezone.now().isoformat()),
-            method=p("method", ""),
-            outcome=p("outcome", ""),
-            reached=p("reached", "1") == "1",
-        )
-    elif action == "feedback":
-        svc.work_order_feedback(
-            order=order,
-            actor=actor,
-            result=p("result", ""),
-            measures=p("measures", ""),
-            attachments=_uploads(actor, order, files, stored),
-        )
-    elif action == "on_the_spot":
-        svc.work_order_on_the_spot(order=order, actor=actor, result=p("result", ""))
-    elif action == "extension":
-        try:
-            days = int(p("days", "0"))
-        except ValueError as exc:
-            raise InvalidInput("延期天数应为整数", code="invalid_days") from exc
-        svc.work_order_request_extension(order=order, actor=actor, days=days, reason=p("reason", ""))
-    elif action == "decide_extension":
-        svc.work_order_decide_extension(
-            order=order, actor=actor, approve=p("approve") == "1", note=p("note", "")
-        )
-    elif action == "appeal":
-        svc.work_order_appeal(
-            order=order,
-            actor=actor,
-            ground=p("ground", ""),
-            statement=p("statement", ""),
-            evidence=_uploads(actor, order, files, stored),
-        )
-    elif action == "review_appeal":
-        svc.work_order_review_appeal(order=order, actor=actor, uphold=p("uphold") == "1", note=p("note", ""))
-    elif action == "callback":
-        svc.work_order_callback(
-            order=order,
-            actor=actor,
-            solved=p("solved") == "1",
-            satisfaction=p("satisfaction", ""),
-            comment=p("comment", ""),
-        )
-    elif action == "supervise":
-        deadline = _aware(p("deadline")) if p("deadline") else None
-        svc.work_order_supervise(order=order, actor=actor, note=p("note", ""), deadline=deadline)
-    elif action == "merge":
-        into = svc.get_work_order_for_actor(actor, p("into", ""))
-        svc.work_order_merge(order=order, into=into, actor=actor, note=p("note", ""))
-    elif action == "complexity":
-        svc.work_order_set_complexity(
-            order=order, actor=actor, complexity=p("complexity", ""), reason=p("reason", "")
-        )
-    else:
-        raise InvalidInput("未知操作", code="unknown_action")
 
 
 @login_required
 @require_POST
 def order_action(request, number, action):
     actor = actor_for_user(request.user)
-    order = svc.get_work_order_for_actor(actor, number)
-    error, status, stored = None, 200, []
+    order = get_work_order_for_actor(actor, number)
+    if action not in forms.PARSERS:
+        raise NotFound("未知操作", code="unknown_action")
+    form = forms.Form(order, actor, request.POST, request.FILES.getlist("attachments"))
+    answer, status = None, 200
     try:
-        _do(action, order, actor, request.POST, request.FILES.getlist("attachments"), stored)
+        forms.take(action, form)
     except DomainError as exc:
-        error, status = exc.message, exc.status
-        for path in stored:  # the step was refused: its files are not kept
+        answer, status = exc, exc.status
+        for path in form.stored:  # the step was not taken: its files are not kept
             private_storage().delete(path)
-    order = svc.get_work_order_for_actor(actor, number)
-    context = _order_context(request, order, actor, error=error)
+    order = get_work_order_for_actor(actor, number)
+    context = _order_context(request, order, actor, error=answer)
     if request.headers.get("HX-Request"):
         return render(request, "workorders/_order_panel.html", context, status=status)
-    if error:
+    if answer is not None:
         return render(request, "workorders/order.html", context, status=status)
     return redirect("workorders:order", number=number)
 
@@ -394,7 +269,7 @@ def order_action(request, number, action):
 def attachment(request, number, transition_id, index):
     """An attachment of one step, for people who may see the order only."""
     actor = actor_for_user(request.user)
-    order = svc.get_work_order_for_actor(actor, number)
+    order = get_work_order_for_actor(actor, number)
     step = order.transitions.filter(pk=transition_id).first()
     files = list(step.attachments) if step else []
     if index >= len(files):
@@ -416,15 +291,13 @@ def messages_page(request):
 def citizen_page(request, token):
     """The citizen's view through a signed link: progress, and the single-use 回访 question."""
     try:
-        order = svc.order_from_citizen_token(token)
+        order = order_from_citizen_token(token)
     except DomainError as exc:
         return render(request, "workorders/citizen.html", {"error": exc.message}, status=404)
-    error, done = None, False
+    error, done, status = None, False, 200
     if request.method == "POST":
-        from haocha.accounts.access import Actor
-
         try:
-            svc.work_order_callback(
+            work_order_callback(
                 order=order,
                 actor=Actor(label="办事群众（回访链接）"),
                 solved=request.POST.get("solved") == "1",
@@ -434,21 +307,19 @@ def citizen_page(request, token):
             )
             done = True
         except DomainError as exc:
-            error = exc.message
-        order = svc.order_from_citizen_token(token)
-    steps = order.transitions.exclude(
-        action__in=["recompute", "supervise", "appeal", "appeal_review", "extension_request", "complexity"]
-    ).order_by("at", "id")
+            error, status = exc.message, exc.status
+        order = order_from_citizen_token(token)
     response = render(
         request,
         "workorders/citizen.html",
         {
             "order": order,
-            "steps": steps,
+            "steps": citizen_steps(order),
             "error": error,
             "done": done,
             "can_answer": order.status == Status.PENDING_CALLBACK and not order.callback_token_used,
         },
+        status=status,
     )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "same-origin"  # the signed token never leaks to another site

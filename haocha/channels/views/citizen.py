@@ -13,11 +13,12 @@ from haocha.channels.views import client_ip
 from haocha.core.errors import DomainError, NotFound
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import BAD_LEVELS, Level
+from haocha.workorders.citizen import citizen_link_token
+from haocha.workorders.machine import HIDDEN_FROM_CITIZEN
 from haocha.workorders.models import Status
-from haocha.workorders.services import citizen_link_token
 
 LINK_LABEL = "办事群众（评价链接）"
-HIDDEN_STEPS = ["recompute", "supervise", "appeal", "appeal_review", "extension_request", "complexity"]
+HIDDEN_STEPS = HIDDEN_FROM_CITIZEN  # the steps of an order a citizen does not see
 
 
 def _private(response):

@@ -1,0 +1,127 @@
+"""A 差评 becomes a work order, pushed to 12345 for 核实; a 追评 差评 joins its case's open order, or reopens a
+finished one at 12345 核实 in a new cycle."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from haocha.accounts.access import Actor
+from haocha.accounts.models import Role
+from haocha.core import clock
+from haocha.core.rawrows import insert_new
+from haocha.evaluations.levels import BAD_LEVELS
+from haocha.evaluations.models import Rating
+from haocha.workorders import machine
+from haocha.workorders.access import order_org
+from haocha.workorders.clocks import new_cycle
+from haocha.workorders.models import Status, Transition, WorkOrder
+from haocha.workorders.notifications import notify
+from haocha.workorders.policy import OrderPolicy, order_policy
+from haocha.workorders.repeats import check_repeats
+
+OPERATOR_ROLES = (Role.OPERATOR_12345,)
+
+
+def _order_number(rating: Rating, now: datetime) -> str:
+    return f"HCP{timezone.localtime(now):%Y%m%d}{rating.pk:09d}"
+
+
+def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
+    if rating.level in BAD_LEVELS:
+        return True
+    return policy.bad_on_any_indicator and any(
+        v in BAD_LEVELS for v in (rating.indicator_levels or {}).values()
+    )
+
+
+def reopen_changes(order: WorkOrder) -> dict:
+    """An order over (办结, or 核实无效) taken up again: a new cycle that starts at 12345 核实, as a new
+    order would; its clocks start when it is assigned again."""
+    return {
+        **new_cycle(order, start=None),
+        "reopen_count": order.reopen_count + 1,
+        "verified_at": None,
+        "assigned_at": None,
+        "accepted_at": None,
+        "closed_at": None,
+        "invalid_reason": "",
+        "invalid_note": "",
+        "on_the_spot": False,
+        "callback_token_used": False,
+    }
+
+
+def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
+    """Called by the rating intake inside its transaction: a 差评 becomes (or reopens) a work order."""
+    policy = order_policy(rating.region)
+    if not wants_work_order(rating, policy):
+        return None
+    now = rating.received_at or clock.now()
+    system = Actor(label="系统")
+    if rating.kind == Rating.Kind.FOLLOW_UP and rating.case_id:
+        existing = (
+            WorkOrder.objects.filter(case_id=rating.case_id)
+            .exclude(status=Status.MERGED)
+            .select_related("rating", "region")
+            .order_by("-pk")
+            .first()
+        )
+        if existing is not None:
+            note = f"追评差评：{rating.comment or '（无文字）'}"
+            data = {"rating": str(rating.public_id)}
+            if existing.is_open:
+                return machine.move(existing, "follow_up", actor=system, now=now, note=note, data=data)
+            order = machine.move(
+                existing,
+                "reopen",
+                actor=system,
+                to=Status.PENDING_VERIFY,
+                now=now,
+                note=note,
+                data=data,
+                changes=reopen_changes(existing),
+            )
+            notify(
+                order,
+                key=f"reopen{order.reopen_count}",
+                title=f"工单 {order.number} 因追评差评重新办理，待核实",
+                body=note,
+                org_ids=[order_org(order)],
+                roles=OPERATOR_ROLES,
+            )
+            return order
+    department_id = rating.department_id or rating.hall_id
+    # Written with insert_new (core/rawrows.py): this runs inside the intake's write transaction, and
+    # the ORM's statement compiling was most of the time a 差评 held the database's write lock.
+    order = WorkOrder(
+        number=_order_number(rating, now),
+        rating=rating,
+        case_id=rating.case_id,
+        region_id=rating.case.region_id if rating.case_id else rating.region_id,  # the case's deadlines
+        department_id=department_id,
+        status=Status.PENDING_VERIFY,
+        received_at=now,
+        summary=rating.comment or "",
+    )
+    insert_new(order)
+    transition = Transition(
+        order=order,
+        action="create",
+        from_status="",
+        to_status=Status.PENDING_VERIFY,
+        actor_label="系统",
+        at=now,
+        note="差评自动生成工单，推送12345",
+        data={"rating": str(rating.public_id), "level": rating.level},
+    )
+    insert_new(transition)
+    notify(
+        order,
+        key="new",
+        title=f"新差评工单 {order.number} 待核实",
+        body=order.summary,
+        org_ids=[department_id],
+        roles=OPERATOR_ROLES,
+    )
+    check_repeats(order, rating, policy, now)
+    return order
