@@ -8,7 +8,6 @@ from haocha.evaluations.policy import clear_policy_caches
 from haocha.organisations.policies import clear_policy_cache
 from haocha.workcalendar.statutory import statutory_holidays
 from haocha.workorders.notifications import clear_recipient_cache
-from haocha.workorders.policy import clear_order_policy_cache
 from tests.factories import build_cast
 
 
@@ -22,14 +21,12 @@ def _fast_password_hashing(settings):
 def _clear_caches():
     clear_actor_cache()
     clear_policy_caches()
-    clear_order_policy_cache()
     clear_policy_cache()
     clear_recipient_cache()
     statutory_holidays.cache_clear()  # computed again under each mutant (make mutation forks a warm process)
     yield
     clear_actor_cache()
     clear_policy_caches()
-    clear_order_policy_cache()
     clear_recipient_cache()
 
 

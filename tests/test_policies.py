@@ -37,3 +37,17 @@ def test_a_policy_saved_or_deleted_in_the_admin_applies_at_once(cast, client, dj
     assert not sms_policy_for(cast.furong).invitations_enabled
     row.delete()
     assert sms_policy_for(cast.furong) == settings_policy()  # no row left: the settings apply again
+
+
+def test_a_work_order_policy_changed_applies_to_the_next_deadline_at_once(cast):
+    from haocha.workorders.models import WorkOrderPolicy
+    from haocha.workorders.policy import order_policy
+
+    assert order_policy(cast.furong).simple_days == 2  # the 1210 defaults, now cached
+    row = WorkOrderPolicy.objects.create(region=cast.city, simple_days=5)
+    assert order_policy(cast.furong).simple_days == 5
+    row.simple_days = 7
+    row.save()
+    assert order_policy(cast.furong).simple_days == 7
+    row.delete()
+    assert order_policy(cast.furong).simple_days == 2

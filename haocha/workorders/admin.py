@@ -15,12 +15,6 @@ class WorkOrderPolicyAdmin(AuditedAdmin):
         "appeal_days",
     )
 
-    def persist(self, obj):
-        from haocha.workorders.policy import clear_order_policy_cache
-
-        super().persist(obj)
-        clear_order_policy_cache()
-
 
 class TransitionInline(admin.TabularInline):
     model = Transition

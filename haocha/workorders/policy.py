@@ -1,9 +1,9 @@
 """The deadlines and rules of a region's work orders (Changsha: the 1210 rule): the nearest policy up the region tree."""
 
-import time
 from dataclasses import dataclass
 
 from haocha.organisations.models import Region
+from haocha.organisations.policies import nearest_policy
 from haocha.workorders.models import WorkOrderPolicy
 
 
@@ -22,28 +22,10 @@ class OrderPolicy:
 
 
 _FIELDS = tuple(OrderPolicy.__dataclass_fields__)
-_policy_cache: dict[int, tuple[float, OrderPolicy]] = {}
+DEFAULT = OrderPolicy()
 
 
 def order_policy(region: Region) -> OrderPolicy:
-    now = time.monotonic()
-    hit = _policy_cache.get(region.pk)
-    if hit and now - hit[0] < 30:
-        return hit[1]
-    codes = [c for c in region.path.strip("/").split("/") if c]
-    found = {
-        p.region.code: p
-        for p in WorkOrderPolicy.objects.filter(region__code__in=codes).select_related("region")
-    }
-    policy = OrderPolicy()
-    for code in reversed(codes):
-        p = found.get(code)
-        if p is not None:
-            policy = OrderPolicy(**{name: getattr(p, name) for name in _FIELDS})
-            break
-    _policy_cache[region.pk] = (now, policy)
-    return policy
-
-
-def clear_order_policy_cache() -> None:
-    _policy_cache.clear()
+    """The region's own WorkOrderPolicy or its nearest ancestor's (organisations/policies.py), else the defaults."""
+    row = nearest_policy(WorkOrderPolicy, region)
+    return DEFAULT if row is None else OrderPolicy(**{name: getattr(row, name) for name in _FIELDS})
