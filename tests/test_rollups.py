@@ -248,3 +248,14 @@ def test_triggers_survive_migrations_that_rebuild_tables(db):
     from haocha.analytics import triggers
 
     assert triggers.installed(connection) == triggers.expected(connection.vendor)
+    # and they are the ones the measure tables generate now, not an earlier version's
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'analytics%'")
+            stored = sorted(row[0] for row in cursor.fetchall())
+            assert stored == sorted(triggers.sqlite_statements())
+        else:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname LIKE 'analytics%' ORDER BY proname")
+            stored = [row[0] for row in cursor.fetchall()]
+            bodies = [s.split("$$")[1] for s in triggers.postgres_statements() if "$$" in s]
+            assert sorted(stored) == sorted(bodies)

@@ -134,6 +134,22 @@ def label(model, column: str) -> str:
     return str(model._meta.get_field(column).verbose_name)
 
 
+def measures_table() -> str:
+    """Every measure with its Chinese name and its condition as SQL (for this docstring and the docs)."""
+    lines = [f"- counted ratings: {as_sql(Rating, COUNTED, 'r')}"]
+    lines += [
+        f"- {x.column}（{label(RatingRollup, x.column)}）: {as_sql(Rating, x.condition, 'r')}"
+        for x in RATING_MEASURES
+    ]
+    lines.append(f"- n_finished（{label(CaseRollup, 'n_finished')}）: {as_sql(Case, FINISHED, 'c')}")
+    lines.append(f"- n_rated（{label(CaseRollup, 'n_rated')}）: n_finished AND {case_rated_sql('c')}")
+    for x in ORDER_MEASURES:
+        sql, _ = as_sql_with_now(WorkOrder, x.condition, "o", now=None)
+        what = f"SUM(o.{x.value}) WHERE " if x.value else ""
+        lines.append(f"- {x.column}（{label(OrderRollup, x.column)}）: {what}{sql.replace('%s', 'now')}")
+    return "\n".join(lines)
+
+
 # --- conditions as SQL -------------------------------------------------------------------------------------
 
 _OPS = {"exact": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -173,9 +189,9 @@ def _leaf(model, key: str, value, alias: str, params: list | None) -> str:
         if unknown:
             raise ValueError(f"{model.__name__}.{name}: {unknown} 不是该字段的取值")
     if any(v is NOW for v in values):
-        if params is None:
-            raise ValueError(f"{model.__name__}.{name}: 触发器中不能使用当前时间")
-        params.append(None)  # filled by sql(..., now=)
+        if params is None or lookup not in _OPS:
+            raise ValueError(f"{model.__name__}.{key}: 当前时间只能用于查询中的比较，不能用于触发器")
+        params.append(None)  # the slot as_sql_with_now() fills
         rendered = ["%s"]
     else:
         rendered = [_literal(field, v) for v in values]
@@ -293,3 +309,4 @@ def check() -> None:
 
 
 check()
+__doc__ += "\nThe measures, as generated:\n\n" + measures_table() + "\n"
