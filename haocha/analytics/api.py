@@ -50,6 +50,7 @@ class FiguresOut(Schema):
     n_default: int
     n_follow: int
     n_finished: int
+    n_rated: int
     n_orders: int
     n_closed: int
     n_open: int

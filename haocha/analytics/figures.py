@@ -1,28 +1,77 @@
-"""The published figures, each with its written definition (shown on the pages that use it).
-
-All counts are of valid ratings: a rating invalidated by an upheld appeal or a supervisor's flag leaves
-every figure. 评价数 counts first ratings (一事一评), default ratings included; 追评 are counted apart.
-A ratio whose denominator is zero is None ("—"), never 0 or 100%.
+"""The published figures: each one's definition (which ratings count, numerator, denominator) and its
+computation over the rollups' counts. The definitions below are the text of every page's 口径说明, the
+export's and the API's `definitions`, and the table at the end of this docstring (added when the module
+loads), so the three cannot drift apart. The counts themselves (what a first rating, a default or an
+invalid rating is) are defined in analytics/measures.py.
 """
 
 from dataclasses import dataclass, field, fields
 
-DEFINITIONS = {
-    "n": "评价数：有效的首次评价数（含系统默认评价，不含追评；申诉成立等被判无效的评价不计）",
-    "bad": "差评数：评价等级为“不满意”或“非常不满意”的评价数",
-    "bad_rate": "差评率 = 差评数 ÷ 评价数",
-    "good_rate": "好评率 =（非常满意 + 满意）÷ 评价数",
-    "score": "满意度得分 = Σ（各等级评价数 × 该等级分值）÷ 评价数；分值见评分规则（默认 100/80/60/40/20）",
-    "rating_rate": "评价率 = 统计期内被评价的办件数 ÷ 统计期内办结的办件数（窗口“一次一评”不计入分子）",
-    "active_rate": "主动评价率 =（评价数 − 系统默认评价数）÷ 评价数",
-    "rectify_rate": "整改率 = 已整改（办结）差评工单数 ÷ 应整改工单数（核实无效、并单的除外）",
-    "on_time_rate": "按时整改率 = 按时办结的工单数 ÷（已办结工单数 + 逾期仍未办结的工单数）",
-    "callback_rate": "回访满意率 = 回访“满意”或“基本满意”的次数 ÷ 已回访工单数（以最近一次回访为准）",
-    "contact_hours": "平均联系用时（小时）= 已联系工单的首次联系用时之和 ÷ 已联系工单数",
-    "close_hours": "平均办结用时（小时）= 已办结工单的办结用时之和 ÷ 已办结工单数",
-    "smoothed": "排名得分 =（评价数 × 满意度得分 + 平滑权重 × 参加排名单位的平均得分）÷（评价数 + 平滑权重）；"
-    "评价数少于最少评价数的单位不参加排名，单列为“样本不足”",
+
+@dataclass(frozen=True)
+class Definition:
+    label: str
+    formula: str  # the numerator ÷ the denominator, in words
+    counts: str = ""  # which rows count and which are left out
+
+    def text(self) -> str:
+        head = f"{self.label} = {self.formula}" if "÷" in self.formula else f"{self.label}：{self.formula}"
+        return f"{head}（{self.counts}）" if self.counts else head
+
+
+_RATINGS = "按评价时间（北京时间）归入统计期"
+_ORDERS = "工单指标按工单接收时间所在的整月统计，含追评差评的工单，不分渠道"
+FIGURE_DEFINITIONS = {
+    "n": Definition(
+        "评价数",
+        "有效的首次评价条数",
+        f"{_RATINGS}；含办件评价、窗口“一次一评”（无办件）和系统默认评价；不含追评；"
+        "申诉成立或被标记无效的评价不计，恢复有效后重新计入",
+    ),
+    "bad": Definition("差评数", "评价数中“不满意”和“非常不满意”的条数", "追评中的差评不计，另见追评差评数"),
+    "bad_rate": Definition("差评率", "差评数 ÷ 评价数"),
+    "good_rate": Definition("好评率", "（非常满意 + 满意）条数 ÷ 评价数"),
+    "score": Definition(
+        "满意度得分",
+        "Σ（各等级条数 × 该等级分值）÷ 评价数",
+        "分值见评分规则，默认 100/80/60/40/20",
+    ),
+    "rating_rate": Definition(
+        "评价率",
+        "已评价的办结办件数 ÷ 办结办件数",
+        "均按办结时间归入统计期；已评价指该办件有有效的首次评价（含系统默认评价，评价可晚于统计期）；"
+        "首次评价被判无效的办件算未评价；窗口“一次一评”没有办件，不计入",
+    ),
+    "active_rate": Definition("主动评价率", "（评价数 − 系统默认评价数）÷ 评价数"),
+    "n_follow": Definition(
+        "追评数", "有效的追评条数", f"{_RATINGS}；不计入评价数、差评数和各等级条数；其中差评另计为追评差评数"
+    ),
+    "rectify_rate": Definition(
+        "整改率",
+        "已办结的差评工单数 ÷ 应整改工单数",
+        f"应整改 = 工单数 − 核实无效 − 并单；{_ORDERS}",
+    ),
+    "on_time_rate": Definition(
+        "按时整改率",
+        "按时办结（无办结超时）的工单数 ÷（已办结工单数 + 逾期仍未办结的工单数）",
+        _ORDERS,
+    ),
+    "callback_rate": Definition(
+        "回访满意率",
+        "最近一次回访为“满意”或“基本满意”的工单数 ÷ 已回访工单数",
+        _ORDERS,
+    ),
+    "contact_hours": Definition(
+        "平均联系用时（小时）", "已联系工单的首次联系用时之和 ÷ 已联系工单数", _ORDERS
+    ),
+    "close_hours": Definition("平均办结用时（小时）", "已办结工单的办结用时之和 ÷ 已办结工单数", _ORDERS),
+    "smoothed": Definition(
+        "排名得分",
+        "（评价数 × 满意度得分 + 平滑权重 × 参加排名单位的平均得分）÷（评价数 + 平滑权重）",
+        "评价数少于最少评价数的单位不参加排名，单列为“样本不足”",
+    ),
 }
+DEFINITIONS = {key: d.text() for key, d in FIGURE_DEFINITIONS.items()}
 
 DEFAULT_WEIGHTS = (100, 80, 60, 40, 20)
 # The ratios every figure set carries (as_dict), in the order pages show them.
@@ -54,6 +103,7 @@ class Counts:
     n_follow: int = 0
     n_follow_bad: int = 0
     n_finished: int = 0
+    n_rated: int = 0
     n_orders: int = 0
     n_invalid: int = 0
     n_merged: int = 0
@@ -116,7 +166,7 @@ class Figures:
 
     @property
     def rating_rate(self):
-        return ratio(self.counts.n_case, self.counts.n_finished)
+        return ratio(self.counts.n_rated, self.counts.n_finished)
 
     @property
     def active_rate(self):
@@ -166,9 +216,17 @@ class Figures:
             n_default=c.n_default,
             n_follow=c.n_follow,
             n_finished=c.n_finished,
+            n_rated=c.n_rated,
             n_orders=c.n_orders,
             n_closed=c.n_closed,
             n_open=c.n_open,
             n_open_late=c.n_open_late,
         )
         return out
+
+
+def definitions_table() -> str:
+    return "\n".join(f"- {key}: {text}" for key, text in DEFINITIONS.items())
+
+
+__doc__ += "\nDefinitions (口径):\n\n" + definitions_table() + "\n"

@@ -1,11 +1,14 @@
 """Rollups: counts per period and per unit, kept up to date from queues that database triggers fill.
 
-Every rating insert, and every change of a rating's validity (an upheld appeal, a supervisor's flag),
-writes a `RatingPending` row in the same transaction — by trigger, so no writer (intake, import, COPY,
-default ratings, the admin) can forget it. Case inserts and updates that change what a finished case
-counts for write a `CasePending` row carrying the old values (−1) and the new ones (+1). The worker
-applies the queues in batches and deletes what it applied in the same transaction: each change is
-counted exactly once. `haocha rollups rebuild` recomputes everything from the raw tables.
+Every rating insert, and every change of what a rating counts for (its validity: an upheld appeal, a
+supervisor's flag), writes a `RatingPending` row in the same transaction — by trigger, so no writer
+(intake, import, COPY, default ratings, the admin) can forget it. The row carries what the rating counts
+for at that moment (day, channel, units, a 0/1 per measure) with a sign: +1 when it starts counting, −1
+when it stops. Case changes that alter what a finished case counts for write `CasePending` rows the same
+way, and so does a rating that makes its case rated (评价率). The worker applies the queues in batches and
+deletes what it applied in the same transaction: each change is counted exactly once. `haocha rollups
+rebuild` recomputes everything from the raw tables. The measures and the triggers are generated from one
+table (`analytics/measures.py`, `analytics/triggers.py`).
 """
 
 from django.db import models
@@ -25,15 +28,10 @@ class Grain(models.TextChoices):
     MONTH = "m", "月"
 
 
-class RatingRollup(models.Model):
-    """Valid ratings of one unit in one day or month through one channel (dates in Asia/Shanghai)."""
+class RatingCounts(models.Model):
+    """The rating measures (their conditions: analytics/measures.py RATING_MEASURES)."""
 
-    dim = models.PositiveSmallIntegerField("维度", choices=Dim.choices)
-    grain = models.CharField("粒度", max_length=1, choices=Grain.choices)
-    period = models.DateField("日期/月份")
-    member_id = models.IntegerField("单位")
-    channel = models.CharField("渠道", max_length=16)
-    # First ratings (一事一评), by level; n_case of them rate a case (the rest are window visits).
+    # First ratings (一事一评 and the window's 一次一评), by level; n_case of them rate a case.
     n = models.IntegerField("评价数", default=0)
     n_case = models.IntegerField("办件评价数", default=0)
     n_vs = models.IntegerField("非常满意", default=0)
@@ -46,6 +44,29 @@ class RatingRollup(models.Model):
     # 追评
     n_follow = models.IntegerField("追评数", default=0)
     n_follow_bad = models.IntegerField("追评差评数", default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseCounts(models.Model):
+    """The finished-case measures: finished cases, and those of them with a counted first rating."""
+
+    n_finished = models.IntegerField("办结数", default=0)
+    n_rated = models.IntegerField("已评价办结数", default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RatingRollup(RatingCounts):
+    """Valid ratings of one unit in one day or month through one channel (dates in Asia/Shanghai)."""
+
+    dim = models.PositiveSmallIntegerField("维度", choices=Dim.choices)
+    grain = models.CharField("粒度", max_length=1, choices=Grain.choices)
+    period = models.DateField("日期/月份")
+    member_id = models.IntegerField("单位")
+    channel = models.CharField("渠道", max_length=16)
 
     class Meta:
         verbose_name = "评价汇总"
@@ -64,14 +85,13 @@ class RatingRollup(models.Model):
         return f"{self.get_dim_display()} {self.member_id} {self.period} {self.channel}"
 
 
-class CaseRollup(models.Model):
-    """Finished cases of one unit in one day or month (the denominator of 评价率)."""
+class CaseRollup(CaseCounts):
+    """Cases of one unit finished in one day or month, and how many of them are rated (评价率)."""
 
     dim = models.PositiveSmallIntegerField("维度", choices=Dim.choices)
     grain = models.CharField("粒度", max_length=1, choices=Grain.choices)
     period = models.DateField("日期/月份")
     member_id = models.IntegerField("单位")
-    n_finished = models.IntegerField("办结数", default=0)
 
     class Meta:
         verbose_name = "办件汇总"
@@ -116,11 +136,20 @@ class OrderRollup(models.Model):
         return f"{self.get_dim_display()} {self.member_id} {self.period:%Y-%m}"
 
 
-class RatingPending(models.Model):
-    """A rating change not yet in the rollups: +1 when counted, −1 when it leaves (invalidated)."""
+class RatingPending(RatingCounts):
+    """A rating change not yet in the rollups: what the rating counts for (a 0/1 per measure, its day,
+    channel and units), +1 when it starts counting, −1 when it stops (invalidated)."""
 
     rating_id = models.BigIntegerField()
     sign = models.SmallIntegerField()
+    rated_at = models.DateTimeField()
+    channel = models.CharField(max_length=16)
+    region_id = models.BigIntegerField(null=True)
+    department_id = models.BigIntegerField(null=True)
+    hall_id = models.BigIntegerField(null=True)
+    window_id = models.BigIntegerField(null=True)
+    staff_id = models.BigIntegerField(null=True)
+    item_id = models.BigIntegerField(null=True)
 
     class Meta:
         verbose_name = "待汇总评价"
@@ -130,8 +159,9 @@ class RatingPending(models.Model):
         return f"评价 {self.rating_id} {self.sign:+d}"
 
 
-class CasePending(models.Model):
-    """A finished case's contribution to add (+1) or take back (−1), with the values it counted under."""
+class CasePending(CaseCounts):
+    """A finished case's contribution to add (+1) or take back (−1), with the values it counted under:
+    n_finished 1 for a change of the case, 0 for its rating's (which moves n_rated only)."""
 
     finished_at = models.DateTimeField()
     department_id = models.BigIntegerField(null=True)
@@ -174,29 +204,21 @@ class RollupState(models.Model):
     last_run_at = models.DateTimeField(null=True)
     last_rebuild_at = models.DateTimeField(null=True)
     last_transition_id = models.BigIntegerField(default=0)
+    # The fingerprint of the measure definitions the rollups were built with (analytics.measures):
+    # when the definitions change, the rows already summed follow the old ones until a rebuild.
+    definitions = models.CharField(max_length=64, blank=True)
 
     def __str__(self):
         return "汇总状态"
 
 
-class RollupDelta(models.Model):
+class RollupDelta(RatingCounts):
     """Scratch rows of one rollup pass (day grain), filled and emptied inside the pass's transaction."""
 
     dim = models.PositiveSmallIntegerField()
     period = models.DateField()
     member_id = models.IntegerField()
     channel = models.CharField(max_length=16)
-    n = models.IntegerField(default=0)
-    n_case = models.IntegerField(default=0)
-    n_vs = models.IntegerField(default=0)
-    n_s = models.IntegerField(default=0)
-    n_b = models.IntegerField(default=0)
-    n_d = models.IntegerField(default=0)
-    n_vd = models.IntegerField(default=0)
-    n_default = models.IntegerField(default=0)
-    n_comment = models.IntegerField(default=0)
-    n_follow = models.IntegerField(default=0)
-    n_follow_bad = models.IntegerField(default=0)
 
     def __str__(self):
         return f"{self.dim} {self.member_id} {self.period}"

@@ -13,12 +13,12 @@ from django.db.models import Q, Sum
 from haocha.accounts.access import Actor
 from haocha.accounts.models import Role
 from haocha.analytics.figures import DEFAULT_WEIGHTS, Counts, Figures
+from haocha.analytics.measures import CASE_MEASURES, ORDER_COLUMNS, RATING_COLUMNS
 from haocha.analytics.models import CaseRollup, Dim, OrderRollup, RatingRollup, ScorePolicy
-from haocha.analytics.services import ORDER_MEASURES, RATING_MEASURES
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
-RATING_SUMS = RATING_MEASURES
-ORDER_SUMS = ORDER_MEASURES
+RATING_SUMS = RATING_COLUMNS
+ORDER_SUMS = ORDER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _rating_rows(dim, period: Period, members=None, channel: str = "", group: tu
 
 
 def _case_rows(dim, period: Period, members=None):
-    return _summed(CaseRollup, dim, period, members, ("member_id",), ("n_finished",))
+    return _summed(CaseRollup, dim, period, members, ("member_id",), CASE_MEASURES)
 
 
 def _order_rows(dim, period: Period, members=None):

@@ -1,60 +1,31 @@
 """Applying the rollup queues (incrementally, in batches) and rebuilding the rollups from the raw tables.
 
 Every pass first updates the one `RollupState` row: that serialises passes (two workers never apply
-the same queue rows), and the rows a pass applies are deleted in its own transaction.
+the same queue rows), and the rows a pass applies are deleted in its own transaction. The SQL is generated
+from the measure tables (analytics/measures.py): the rebuild counts each measure's condition over the raw
+rows, the apply sums the 0/1 per measure that the triggers stored with each change.
 """
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from haocha.analytics.models import Dim, RollupState
+from haocha.analytics import measures as m
+from haocha.analytics.models import CaseRollup, Dim, OrderRollup, RatingRollup, RollupState
+from haocha.catalogue.models import Case
 from haocha.core import clock
+from haocha.evaluations.models import Rating
 from haocha.organisations.models import Region
-from haocha.workorders.models import OPEN_STATUSES, Status
+from haocha.workorders.models import OPEN_STATUSES, WorkOrder
 
+log = logging.getLogger(__name__)
 BATCH = 200_000
-LEVEL_COLUMNS = (
-    ("n_vs", "very_satisfied"),
-    ("n_s", "satisfied"),
-    ("n_b", "basically_satisfied"),
-    ("n_d", "dissatisfied"),
-    ("n_vd", "very_dissatisfied"),
-)
-RATING_MEASURES = (
-    "n",
-    "n_case",
-    *(c for c, _ in LEVEL_COLUMNS),
-    "n_default",
-    "n_comment",
-    "n_follow",
-    "n_follow_bad",
-)
-ORDER_MEASURES = (
-    "n_orders",
-    "n_invalid",
-    "n_merged",
-    "n_closed",
-    "n_closed_on_time",
-    "n_open",
-    "n_open_late",
-    "n_callback",
-    "n_callback_satisfied",
-    "n_contacted",
-    "contact_minutes",
-    "finish_minutes",
-    "n_reopened",
-)
-# Where each dimension's member comes from on a rating (r), a case queue row (c) or an order (o).
-_MEMBER = {
-    Dim.REGION: "rc.ancestor_id",
-    Dim.DEPARTMENT: "{t}.department_id",
-    Dim.HALL: "{t}.hall_id",
-    Dim.WINDOW: "{t}.window_id",
-    Dim.STAFF: "{t}.staff_id",
-    Dim.ITEM: "{t}.item_id",
-}
+RATING_MEASURES = m.RATING_COLUMNS
+ORDER_MEASURES = m.ORDER_COLUMNS
+RATING_TABLE = Rating._meta.db_table
+CASE_TABLE = Case._meta.db_table
 
 
 def _local_offset_hours() -> int:
@@ -80,6 +51,21 @@ def _lock_state(cursor) -> None:
     cursor.execute("UPDATE analytics_rollupstate SET last_run_at = %s WHERE id = 1", [timezone.now()])
 
 
+STALE = "统计口径已变更，已有汇总仍按原口径计算：请运行 haocha rollups rebuild 由原始数据重算"
+
+
+def definitions_current() -> bool:
+    """Whether the rollups were summed under the measure definitions in the code (analytics.measures).
+    Empty rollups take the current ones."""
+    current = m.fingerprint()
+    if RollupState.objects.filter(pk=1, definitions=current).exists():
+        return True
+    if RatingRollup.objects.exists() or CaseRollup.objects.exists() or OrderRollup.objects.exists():
+        return False
+    RollupState.objects.filter(pk=1).update(definitions=current)
+    return True
+
+
 def _refresh_region_closure(cursor) -> None:
     regions = list(Region.objects.values_list("pk", "path"))
     by_path = {path: pk for pk, path in regions}
@@ -94,23 +80,35 @@ def _refresh_region_closure(cursor) -> None:
     cursor.executemany("INSERT INTO analytics_regionclosure (region_id, ancestor_id) VALUES (%s, %s)", rows)
 
 
-def _rating_select(dim: int, source: str, sign: str, where: str) -> str:
-    member = _MEMBER[dim].format(t="r")
-    join = " JOIN analytics_regionclosure rc ON rc.region_id = r.region_id" if dim == Dim.REGION else ""
-    levels = ", ".join(
-        f"SUM(CASE WHEN r.kind = 1 AND r.level = '{value}' THEN {sign} ELSE 0 END)"
-        for _, value in LEVEL_COLUMNS
-    )
+def _member(model, dims: dict, dim: int, alias: str) -> tuple[str, str]:
+    """The unit column of a dimension, and the join that takes a region to its ancestors."""
+    column = f"{alias}.{m.column(model, dims[dim])}"
+    if dim == Dim.REGION:
+        return "rc.ancestor_id", f" JOIN analytics_regionclosure rc ON rc.region_id = {column}"
+    return column, ""
+
+
+def _rating_select(dim: int, source: str, sums: list[str], where: str) -> str:
+    """Day-grain sums of the rating measures of one dimension, from the ratings (r) or their queue (r)."""
+    member, join = _member(Rating, m.RATING_DIMS, dim, "r")
+    day = day_sql(f"r.{m.column(Rating, m.RATING_PERIOD)}")
+    channel = f"r.{m.column(Rating, m.RATING_CHANNEL)}"
     return (
-        f"SELECT {dim}, {day_sql('r.rated_at')}, {member}, r.channel, "
-        f"SUM(CASE WHEN r.kind = 1 THEN {sign} ELSE 0 END), "
-        f"SUM(CASE WHEN r.kind = 1 AND r.case_id IS NOT NULL THEN {sign} ELSE 0 END), {levels}, "
-        f"SUM(CASE WHEN r.kind = 1 AND r.is_default THEN {sign} ELSE 0 END), "
-        f"SUM(CASE WHEN r.kind = 1 AND r.comment <> '' THEN {sign} ELSE 0 END), "
-        f"SUM(CASE WHEN r.kind = 2 THEN {sign} ELSE 0 END), "
-        f"SUM(CASE WHEN r.kind = 2 AND r.is_bad THEN {sign} ELSE 0 END) "
-        f"FROM {source}{join} WHERE {member} IS NOT NULL AND {where} GROUP BY 2, 3, 4"
+        f"SELECT {dim}, {day}, {member}, {channel}, {', '.join(sums)} "
+        f"FROM {source} r{join} WHERE {member} IS NOT NULL AND {where} GROUP BY 2, 3, 4"
     )
+
+
+def _rebuild_sums() -> list[str]:
+    """Each measure counted over the raw ratings: its condition, from the measure table."""
+    return [
+        f"SUM(CASE WHEN {m.as_sql(Rating, x.condition, 'r')} THEN 1 ELSE 0 END)" for x in m.RATING_MEASURES
+    ]
+
+
+def _queue_sums() -> list[str]:
+    """Each measure summed over the queue: the triggers stored it as 0/1 with the change's sign."""
+    return [f"SUM(r.sign * r.{c})" for c in m.RATING_COLUMNS]
 
 
 def _upsert(table: str, key: tuple, measures: tuple, select: str) -> str:
@@ -151,36 +149,42 @@ def _delta_insert(select: str) -> str:
     return f"INSERT INTO analytics_rollupdelta ({cols}) {select}"
 
 
-def _case_select(dim: int, source: str, sign: str, grain: str, where: str) -> str:
-    member = _MEMBER[dim].format(t="c")
-    join = " JOIN analytics_regionclosure rc ON rc.region_id = c.region_id" if dim == Dim.REGION else ""
-    period = day_sql("c.finished_at")
+def _case_select(dim: int, source: str, sums: list[str], grain: str, where: str) -> str:
+    member, join = _member(Case, m.CASE_DIMS, dim, "c")
+    period = day_sql(f"c.{m.column(Case, m.CASE_PERIOD)}")
     if grain == "m":
         period = month_sql(period)
     return (
-        f"SELECT {dim}, '{grain}', {period}, {member}, SUM({sign}) FROM {source}{join} "
+        f"SELECT {dim}, '{grain}', {period}, {member}, {', '.join(sums)} FROM {source} c{join} "
         f"WHERE {member} IS NOT NULL AND {where} GROUP BY 3, 4"
     )
 
 
-def _apply_cases(cursor, source: str, sign: str, where: str, params: list) -> None:
+def _apply_cases(cursor, source: str, sums: list[str], where: str, params: list) -> None:
     for dim in Dim.values:
         for grain in ("d", "m"):
             cursor.execute(
                 _upsert(
                     "analytics_caserollup",
                     ("dim", "grain", "period", "member_id"),
-                    ("n_finished",),
-                    _case_select(dim, source, sign, grain, where),
+                    m.CASE_MEASURES,
+                    _case_select(dim, source, sums, grain, where),
                 ),
                 params,
             )
+
+
+def _case_rebuild_sums() -> list[str]:
+    return ["COUNT(*)", f"SUM(CASE WHEN {m.case_rated_sql('c')} THEN 1 ELSE 0 END)"]
 
 
 def rollups_apply(*, batch: int = BATCH) -> dict:
     """Apply queued rating and case changes (up to `batch` of each) and refresh work-order facts."""
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_state(cursor)
+        current = definitions_current()
+        if not current:
+            log.warning(STALE)
         _refresh_region_closure(cursor)
         cursor.execute(
             "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM analytics_ratingpending ORDER BY id LIMIT %s) q",
@@ -188,10 +192,12 @@ def rollups_apply(*, batch: int = BATCH) -> dict:
         )
         max_rating, n_ratings = cursor.fetchone()
         if max_rating is not None:
-            source = "analytics_ratingpending p JOIN evaluations_rating r ON r.id = p.rating_id"
             for dim in Dim.values:
                 cursor.execute(
-                    _delta_insert(_rating_select(dim, source, "p.sign", "p.id <= %s")), [max_rating]
+                    _delta_insert(
+                        _rating_select(dim, "analytics_ratingpending", _queue_sums(), "r.id <= %s")
+                    ),
+                    [max_rating],
                 )
             _fold_deltas(cursor)
             cursor.execute("DELETE FROM analytics_ratingpending WHERE id <= %s", [max_rating])
@@ -201,7 +207,8 @@ def rollups_apply(*, batch: int = BATCH) -> dict:
         )
         max_case, n_cases = cursor.fetchone()
         if max_case is not None:
-            _apply_cases(cursor, "analytics_casepending c", "c.sign", "c.id <= %s", [max_case])
+            sums = [f"SUM(c.sign * c.{column})" for column in m.CASE_MEASURES]
+            _apply_cases(cursor, "analytics_casepending", sums, "c.id <= %s", [max_case])
             cursor.execute("DELETE FROM analytics_casepending WHERE id <= %s", [max_case])
         months = _dirty_order_months(cursor)
         for month in months:
@@ -211,7 +218,12 @@ def rollups_apply(*, batch: int = BATCH) -> dict:
             "applied_cases = applied_cases + %s WHERE id = 1",
             [n_ratings or 0, n_cases or 0],
         )
-    return {"ratings": n_ratings or 0, "cases": n_cases or 0, "order_months": len(months)}
+    return {
+        "ratings": n_ratings or 0,
+        "cases": n_cases or 0,
+        "order_months": len(months),
+        "definitions_current": current,
+    }
 
 
 def rollups_apply_all(*, batch: int = BATCH) -> dict:
@@ -222,7 +234,7 @@ def rollups_apply_all(*, batch: int = BATCH) -> dict:
         for k in total:
             total[k] += done[k]
         if done["ratings"] < batch and done["cases"] < batch:
-            return total
+            return {**total, "definitions_current": done["definitions_current"]}
 
 
 def rollups_rebuild() -> dict:
@@ -245,11 +257,12 @@ def rollups_rebuild() -> dict:
             "analytics_rollupdelta",
         ):
             cursor.execute(f"DELETE FROM {table}")
+        counted = m.as_sql(Rating, m.COUNTED, "r")
         for dim in Dim.values:
-            cursor.execute(_delta_insert(_rating_select(dim, "evaluations_rating r", "1", "r.is_valid")), [])
+            cursor.execute(_delta_insert(_rating_select(dim, RATING_TABLE, _rebuild_sums(), counted)), [])
         _fold_deltas(cursor)
-        finished = "c.status = 'finished' AND c.finished_at IS NOT NULL"
-        _apply_cases(cursor, "catalogue_case c", "1", finished, [])
+        finished = m.as_sql(Case, m.FINISHED, "c")
+        _apply_cases(cursor, CASE_TABLE, _case_rebuild_sums(), finished, [])
         cursor.execute(f"SELECT DISTINCT {month_sql(day_sql('received_at'))} FROM workorders_workorder", [])
         months = [_as_date(row[0]) for row in cursor.fetchall()]
         for month in months:
@@ -257,8 +270,9 @@ def rollups_rebuild() -> dict:
         cursor.execute("SELECT MAX(id) FROM workorders_transition")
         last_transition = cursor.fetchone()[0] or 0
         cursor.execute(
-            "UPDATE analytics_rollupstate SET last_rebuild_at = %s, last_transition_id = %s WHERE id = 1",
-            [timezone.now(), last_transition],
+            "UPDATE analytics_rollupstate SET last_rebuild_at = %s, last_transition_id = %s, definitions = %s "
+            "WHERE id = 1",
+            [timezone.now(), last_transition, m.fingerprint()],
         )
         cursor.execute("SELECT COUNT(*) FROM analytics_ratingrollup")
         rows = cursor.fetchone()[0]
@@ -304,36 +318,33 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(nxt, time.min))
 
 
+def _order_sums(now) -> tuple[list[str], list]:
+    """Each work-order measure over the orders (o): its condition from the measure table; `now` decides
+    which open orders are late."""
+    sums, params = [], []
+    for x in m.ORDER_MEASURES:
+        condition, p = m.as_sql_with_now(WorkOrder, x.condition, "o", now=now)
+        value = f"o.{m.column(WorkOrder, x.value)}" if x.value else "1"
+        sums.append(f"COALESCE(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END), 0)")
+        params += p
+    return sums, params
+
+
 def _recompute_order_month(cursor, month: date) -> None:
     start, end = month_bounds(month)
     now = clock.now()
     cursor.execute("DELETE FROM analytics_orderrollup WHERE period = %s", [month])
-    open_list = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    cols = ", ".join(("dim", "period", "member_id", *ORDER_MEASURES, "computed_at"))
-    measures = (
-        "COUNT(*)",
-        f"SUM(CASE WHEN o.status = '{Status.INVALID}' THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN o.status = '{Status.MERGED}' THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN o.status = '{Status.CLOSED}' THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN o.status = '{Status.CLOSED}' AND COALESCE(o.finish_over_minutes, 0) = 0 "
-        "THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN o.status IN ({open_list}) THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN o.status IN ({open_list}) AND o.due_at < %s THEN 1 ELSE 0 END)",
-        "SUM(CASE WHEN o.callback_satisfaction <> '' THEN 1 ELSE 0 END)",
-        "SUM(CASE WHEN o.callback_satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END)",
-        "SUM(CASE WHEN o.contact_minutes IS NOT NULL THEN 1 ELSE 0 END)",
-        "COALESCE(SUM(o.contact_minutes), 0)",
-        f"COALESCE(SUM(CASE WHEN o.status = '{Status.CLOSED}' THEN o.finish_minutes ELSE 0 END), 0)",
-        "SUM(CASE WHEN o.reopen_count > 0 THEN 1 ELSE 0 END)",
-    )
+    cols = ", ".join(("dim", "period", "member_id", *m.ORDER_COLUMNS, "computed_at"))
+    sums, sum_params = _order_sums(now)
+    received = m.column(WorkOrder, m.ORDER_PERIOD)
+    rating_fk = m.column(WorkOrder, "rating")
     for dim in Dim.values:
-        member = _MEMBER[dim].format(t="r") if dim != Dim.DEPARTMENT else "o.department_id"
-        join = " JOIN evaluations_rating r ON r.id = o.rating_id"
-        if dim == Dim.REGION:
-            join += " JOIN analytics_regionclosure rc ON rc.region_id = o.region_id"
+        alias, field = m.ORDER_DIMS[dim]
+        member, join = _member(WorkOrder if alias == "o" else Rating, {dim: field}, dim, alias)
         cursor.execute(
             f"INSERT INTO analytics_orderrollup ({cols}) "
-            f"SELECT {dim}, %s, {member}, {', '.join(measures)}, %s FROM workorders_workorder o{join} "
-            f"WHERE {member} IS NOT NULL AND o.received_at >= %s AND o.received_at < %s GROUP BY 3",
-            [month, now, now, start, end],
+            f"SELECT {dim}, %s, {member}, {', '.join(sums)}, %s FROM {WorkOrder._meta.db_table} o "
+            f"JOIN {RATING_TABLE} r ON r.id = o.{rating_fk}{join} "
+            f"WHERE {member} IS NOT NULL AND o.{received} >= %s AND o.{received} < %s GROUP BY 3",
+            [month, *sum_params, now, start, end],
         )

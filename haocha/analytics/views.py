@@ -340,7 +340,7 @@ def dashboard(request):
                 "department": department_for_themes,
             }
         ),
-        "definitions": _definitions("n", *RATIOS),
+        "definitions": _definitions("n", "bad", *RATIOS, "n_follow"),
         "reset_url": f.url(region=None, department=None, hall=None, window=None),
         "up_url": _up_url(f, focus),
         "ratings_url": ratings_link(f, window=focus.member) if focus.dim == Dim.WINDOW else None,

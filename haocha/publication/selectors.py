@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from haocha.analytics.figures import DEFINITIONS, Figures
+from haocha.analytics.figures import DEFINITIONS, FIGURE_DEFINITIONS, Figures
 from haocha.analytics.models import Dim
 from haocha.analytics.selectors import (
     Period,
@@ -25,18 +25,21 @@ from haocha.organisations.models import Organisation, Region, Window
 from haocha.workorders.models import OPEN_STATUSES, Status, WorkOrder
 
 CASES_IN_NOTICE = 8
-FIGURE_ROWS = (
-    ("n", "评价数", "int"),
-    ("bad", "差评数", "int"),
-    ("bad_rate", "差评率", "pct"),
-    ("good_rate", "好评率", "pct"),
-    ("score", "满意度得分", "score"),
-    ("rating_rate", "评价率", "pct"),
-    ("active_rate", "主动评价率", "pct"),
-    ("rectify_rate", "整改率", "pct"),
-    ("on_time_rate", "按时整改率", "pct"),
-    ("callback_rate", "回访满意率", "pct"),
+# The figures a notice and the public pages show, in order, with how each is written; labels and
+# definitions are the analytics ones (analytics.figures.FIGURE_DEFINITIONS).
+FIGURE_KINDS = (
+    ("n", "int"),
+    ("bad", "int"),
+    ("bad_rate", "pct"),
+    ("good_rate", "pct"),
+    ("score", "score"),
+    ("rating_rate", "pct"),
+    ("active_rate", "pct"),
+    ("rectify_rate", "pct"),
+    ("on_time_rate", "pct"),
+    ("callback_rate", "pct"),
 )
+FIGURE_ROWS = tuple((key, FIGURE_DEFINITIONS[key].label, kind) for key, kind in FIGURE_KINDS)
 
 
 def parse_month(value: str) -> date:

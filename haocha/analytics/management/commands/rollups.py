@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from haocha.analytics.models import CasePending, RatingPending, RatingRollup, RollupState
-from haocha.analytics.services import rollups_apply_all, rollups_rebuild
+from haocha.analytics.services import STALE, definitions_current, rollups_apply_all, rollups_rebuild
 
 
 class Command(BaseCommand):
@@ -28,6 +28,8 @@ class Command(BaseCommand):
                 f"已由原始数据重算汇总：评价汇总 {done['rating_rows']:,} 行，工单月份 {done['order_months']} 个，"
                 f"用时 {time.perf_counter() - started:.1f} 秒"
             )
+        if not definitions_current():
+            self.stderr.write(STALE)
         state = RollupState.objects.filter(pk=1).first()
         self.stdout.write(
             f"待汇总：评价 {RatingPending.objects.count():,}，办件 {CasePending.objects.count():,}；"
