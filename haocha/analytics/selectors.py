@@ -16,6 +16,7 @@ from haocha.analytics.figures import DEFAULT_WEIGHTS, Counts, Figures
 from haocha.analytics.measures import CASE_MEASURES, ORDER_COLUMNS, RATING_COLUMNS
 from haocha.analytics.models import CaseRollup, Dim, OrderRollup, RatingRollup, ScorePolicy
 from haocha.organisations.models import Organisation, Region, Staff, Window
+from haocha.organisations.policies import nearest_policy
 
 RATING_SUMS = RATING_COLUMNS
 ORDER_SUMS = ORDER_COLUMNS
@@ -70,22 +71,11 @@ class Period:
 
 
 def weights_for(region: Region | None) -> tuple[tuple, int, int]:
-    """(level weights, minimum sample, prior weight) of the nearest region up the tree with a policy."""
-    if region is not None:
-        codes = [c for c in region.path.split("/") if c]
-        policies = {
-            p.region.code: p
-            for p in ScorePolicy.objects.select_related("region").filter(region__code__in=codes)
-        }
-        for code in reversed(codes):
-            p = policies.get(code)
-            if p is not None:
-                return (
-                    (p.weight_vs, p.weight_s, p.weight_b, p.weight_d, p.weight_vd),
-                    p.min_sample,
-                    p.prior_weight,
-                )
-    return DEFAULT_WEIGHTS, 30, 50
+    """(level weights, minimum sample, prior weight) of the region's ScorePolicy or its nearest ancestor's."""
+    p = nearest_policy(ScorePolicy, region)
+    if p is None:
+        return DEFAULT_WEIGHTS, 30, 50
+    return (p.weight_vs, p.weight_s, p.weight_b, p.weight_d, p.weight_vd), p.min_sample, p.prior_weight
 
 
 def _summed(model, dim, period: Period, members, group: tuple, sums: tuple, **filters) -> list[dict]:
