@@ -51,8 +51,9 @@ bench: $(STAMP) sysdeps
 # Mutation testing of the rules (mutmut; modules and tests in pyproject.toml [tool.mutmut]); prints the
 # share of mutants killed per module and every mutant no test killed.
 mutation: $(STAMP)
-	rm -rf mutants
-	$(BIN)/mutmut run >/dev/null 2>&1 || $(BIN)/mutmut run
+	rm -rf mutants var/test-mutation.sqlite3
+	HAOCHA_TEST_DATABASE=$(CURDIR)/var/test-mutation.sqlite3 $(BIN)/mutmut run --max-children 1 >/dev/null 2>&1 || \
+	  HAOCHA_TEST_DATABASE=$(CURDIR)/var/test-mutation.sqlite3 $(BIN)/mutmut run --max-children 1
 	$(PY) tools/mutation_report.py
 
 lint: $(STAMP)

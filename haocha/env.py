@@ -65,8 +65,12 @@ def database_from_url(url: str, base_dir) -> dict:
                     "PRAGMA mmap_size=1073741824;"
                 ),
             },
-            # A file (threads in concurrency tests share it), one per process so parallel runs never collide.
-            "TEST": {"NAME": os.path.join(base_dir, "var", f"test-{os.getpid()}.sqlite3")},
+            # A file (threads in concurrency tests share it), one per process so parallel runs never collide;
+            # `make mutation` names one (HAOCHA_TEST_DATABASE) that its runs reuse.
+            "TEST": {
+                "NAME": os.environ.get("HAOCHA_TEST_DATABASE")
+                or os.path.join(base_dir, "var", f"test-{os.getpid()}.sqlite3")
+            },
         }
     if parsed.scheme in ("postgres", "postgresql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
