@@ -52,14 +52,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "haocha.core.middleware.DomainErrorMiddleware",
 ]
-# Calls to /api/ that present an API key (systems, tablets, apps) need none of what serves browsers
-# (sessions, CSRF, messages, locale, frame options, the HTML error page): haocha/wsgi.py runs them through
-# this chain. Keep it in step with MIDDLEWARE when adding something every request needs.
-API_KEY_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "haocha.core.middleware.RejectNulMiddleware",
-    "django.middleware.common.CommonMiddleware",  # ALLOWED_HOSTS, Content-Length
-]
 
 ROOT_URLCONF = "haocha.urls"
 WSGI_APPLICATION = "haocha.wsgi.application"

@@ -8,6 +8,8 @@ from haocha.api import api
 from haocha.core import views as core_views
 from haocha.workorders import views as workorder_views
 
+handler500 = core_views.server_error
+
 admin.site.site_header = "haocha 政务服务好差评平台"
 admin.site.site_title = "好差评管理"
 admin.site.index_title = "系统管理"

@@ -1,8 +1,9 @@
-"""The landing page and the health check."""
+"""The landing page, the health check and the 500 answer."""
 
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from haocha.analytics.models import Dim
 from haocha.analytics.selectors import all_time, weights_for
@@ -44,3 +45,11 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def server_error(request):
+    """handler500: a call to the API gets the API's error body, a page Django's plain 500 page."""
+    if request.path.startswith("/api/"):
+        body = {"code": "server_error", "message": "服务器内部错误，请稍后重试"}
+        return JsonResponse(body, status=500, json_dumps_params={"ensure_ascii": False})
+    return defaults.server_error(request)
