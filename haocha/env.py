@@ -93,8 +93,9 @@ def default_workers(vendor: str) -> int:
     """Server worker processes when HAOCHA_WORKERS is not set.
 
     SQLite: one. Every commit by one process makes SQLite in every other process drop its page cache, and
-    they take turns at the single write lock anyway: measured with `haocha bench intake` on 2 cores, one
-    worker stored 850-1,050 ratings/s at 0.9-1.1 ms of CPU each, two workers 720-1,000/s at 1.3-1.9 ms.
+    they take turns at the single write lock anyway: measured with `haocha bench intake` on 2 cores (same
+    run, interleaved), one worker stored 880-980 ratings/s at 1.0-1.1 ms of server CPU each (p99 under
+    60 ms), two workers 690-770/s at 1.2-1.4 ms (p99 160-350 ms).
     PostgreSQL: two, one per core of the reference machine.
     """
     configured = os.environ.get("HAOCHA_WORKERS")
