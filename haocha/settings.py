@@ -44,7 +44,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "haocha.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -94,6 +93,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("HAOCHA_LOGIN_FAILURE_WINDOW_SECONDS", 90
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/workorders/"
 
+# One language, so no LocaleMiddleware: it would only add Content-Language and Vary: Accept-Language.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
