@@ -50,7 +50,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "haocha.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -58,14 +57,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "haocha.core.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
-]
-# Calls to /api/ that present an API key (systems, tablets, apps) need none of what serves browsers
-# (sessions, CSRF, messages, locale, frame options, the HTML error page): haocha/wsgi.py runs them through
-# this chain. Keep it in step with MIDDLEWARE when adding something every request needs.
-API_KEY_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "haocha.core.middleware.RejectNulMiddleware",
-    "django.middleware.common.CommonMiddleware",  # ALLOWED_HOSTS, Content-Length
 ]
 
 ROOT_URLCONF = "haocha.urls"
@@ -118,6 +109,7 @@ AXES_VERBOSE = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/workorders/"
 
+# One language, so no LocaleMiddleware: it would only add Content-Language and Vary: Accept-Language.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"

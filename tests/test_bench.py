@@ -29,6 +29,7 @@ KEYS = {
     "errors",
     "workers",
     "duration_s",
+    "server_cpu_ms_per_rating",
 }
 
 
@@ -55,6 +56,8 @@ def test_intake_bench_smoke():
     assert new <= result["stored"] <= new + result["connections"]
     assert result["http_ratings_per_s"] > 0 and result["raw_inserts_per_s"] > 0
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+    cpu_ms = result["server_cpu_s"] * 1000 / result["stored"]
+    assert 0 < result["server_cpu_ms_per_rating"] == pytest.approx(cpu_ms, rel=0.01, abs=0.002)
     assert set(bench_dir.glob("intake-*")) <= before  # the run's directory and database are removed
 
 

@@ -82,3 +82,13 @@ def test_openapi_documents_the_error_answers(cast, client):
         assert set(body) <= set(error["properties"]) and all(
             isinstance(body[k], str) for k in error["required"]
         )
+
+
+@pytest.mark.parametrize("accept", ["en-US,en;q=0.9", "fr", ""])
+def test_pages_are_in_chinese_whatever_the_browser_asks(client, accept):
+    # One language (settings.LANGUAGES): Django's own texts (login form, admin) are Chinese for every caller.
+    headers = {"Accept-Language": accept} if accept else {}
+    login = client.get("/login/", headers=headers).content.decode()
+    admin = client.get("/admin/login/", headers=headers).content.decode()
+    assert "用户名" in login and "密码" in login
+    assert "用户名" in admin and "Username" not in admin

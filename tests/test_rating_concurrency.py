@@ -16,7 +16,7 @@ N = 20
 
 
 def _post(door, key, body, headers):
-    """Through Django's test client (the Ninja route) or the production WSGI application (the fast lane)."""
+    """Through Django's test client (the Ninja route) or the production WSGI application."""
     headers = {"X-Api-Key": key, **headers}
     if door == "wsgi":
         r = WsgiClient(application).post(

@@ -202,12 +202,13 @@ def summary_text(r: dict) -> str:
         lines += [
             f"HTTP 评价提交（{r['database']}，{r['workers']} 个工作进程，{r['connections']} 个连接，"
             f"{r['duration_s']:.0f} 秒）：",
-            f"  速度 {r['http_ratings_per_s']:,.0f} 条/秒；延迟 p50 {r['p50_ms']} 毫秒，p99 {r['p99_ms']} 毫秒",
+            f"  速度 {r['http_ratings_per_s']:,.0f} 条/秒；延迟 p50 {r['p50_ms']} 毫秒，p99 {r['p99_ms']} 毫秒；"
+            f"每条评价服务器 CPU {r['server_cpu_ms_per_rating']} 毫秒",
             f"  确认 {r['acknowledged']} 条，已存储 {r['stored']} 条，丢失 {r['lost']} 条，"
             f"错误 {r['errors']} 个，重放 {r['replayed']} 条",
             f"  同一数据库单行插入（每行一次提交）{r['raw_inserts_per_s']:,.0f} 行/秒，HTTP/单行 = {r['ratio']}",
             f"  持久化设置：{r['durability']}（持久：{durable}）",
-            f"  服务器 CPU {r['server_cpu_s']} 秒（每条 {r['server_cpu_ms_per_rating']} 毫秒），wrk CPU {r['wrk_cpu_s']} 秒",
+            f"  服务器进程树 CPU {r['server_cpu_s']} 秒（用户态+内核态，除以已存储条数），wrk CPU {r['wrk_cpu_s']} 秒",
         ]
     if "import_ratings_per_s" in r:
         lines += [
