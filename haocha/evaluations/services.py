@@ -21,11 +21,11 @@ from haocha.evaluations.channels import (
     Channel,
     indicator_set_code,
 )
+from haocha.evaluations.hooks import rating_stored
 from haocha.evaluations.levels import Level, is_bad
 from haocha.evaluations.models import Rating, RatingFlag, RatingReply
 from haocha.evaluations.policy import active_set, policy_for_region
 from haocha.organisations.models import Region, Staff, Window
-from haocha.workorders.creation import work_order_for_rating
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COMMENT = 1000
@@ -230,9 +230,7 @@ def _insert(actor: Actor, key: str, case: Case | None, kind: int, evaluator: _Ev
     try:
         with transaction.atomic():
             insert_new(rating)
-            work_order_for_rating(
-                rating=rating, actor=actor
-            )  # a 差评 becomes a work order in this transaction
+            rating_stored(rating=rating, actor=actor)  # a 差评 becomes a work order in this transaction
         return rating, True
     except IntegrityError:
         existing = _find_replay(actor, key, case, kind, evaluator)
