@@ -41,7 +41,7 @@ from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel, channel_f
 from haocha.evaluations.hooks import rating_stored
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import active_set, policy_for_region
-from haocha.evaluations.services import CLOCK_SKEW, MAX_COMMENT
+from haocha.evaluations.rules import CLOCK_SKEW, MAX_COMMENT
 from haocha.organisations.models import Region, Staff, Window
 
 DEFAULT_BATCH = 5000
