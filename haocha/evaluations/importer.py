@@ -413,7 +413,9 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     p = _Parsed()
     p.line, p.record = line, rec
     if not case_no:
-        raise RecordError("case_no_required", "须提供办件编号（projectNo）；“一次一评”窗口评价不支持批量导入")
+        if not window_code:
+            rules.refuse("case_or_window_required")
+        raise RecordError("visit_not_importable", "“一次一评”窗口评价（无办件编号）不支持批量导入")
     if number == "1" or not number:
         p.kind = rules.FIRST
     elif number == "2":
@@ -433,6 +435,14 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
         codes = ()
     else:
         codes = _REASON_SPLIT.split(_text(rec, "evalDetail"))
+    indicators = rec.get("indicators") or {}
+    if isinstance(indicators, str):  # a CSV cell holds the object as JSON text
+        try:
+            indicators = orjson.loads(indicators)
+        except orjson.JSONDecodeError:
+            indicators = None
+    if not isinstance(indicators, dict):
+        raise RecordError("invalid_indicators", "分项指标 indicators 应为“指标编码: 等级”的 JSON 对象")
     if not when:
         raise RecordError("rated_at_required", "须提供评价时间（assessTime）")
     rated_at = parse_time(when, "评价时间")
@@ -447,6 +457,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
         case_no=case_no,
         window_code=window_code,
         staff_no=staff_no,
+        indicators={str(code): str(value) for code, value in indicators.items()},
         reasons=[c for c in codes if c],
         comment=comment,
         evaluator=rules.EvaluatorInput(type=ev_type, name=ev_name, id_number=ev_id, phone=ev_phone)
