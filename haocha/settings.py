@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "haocha.mining",
     "haocha.publication",
     "haocha.demo",  # `haocha demo`
+    "haocha.bench",  # `haocha bench`
 ]
 
 MIDDLEWARE = [
