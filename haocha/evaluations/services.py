@@ -15,6 +15,7 @@ from haocha.core.audit import audit_record
 from haocha.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from haocha.core.models import AuditLog
 from haocha.core.rawrows import insert_new
+from haocha.evaluations import access
 from haocha.evaluations.channels import (
     STAFF_RECORDED_CHANNELS,
     SYSTEM_ONLY_CHANNELS,
@@ -30,9 +31,6 @@ from haocha.workorders.creation import work_order_for_rating
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COMMENT = 1000
 RECORDING_ROLES = (Role.OPERATOR_12345, Role.SUPERVISOR)
-REPLY_ROLES = (Role.DEPARTMENT_ADMIN, Role.HANDLER)
-FLAG_ROLES = (Role.SUPERVISOR,)
-IDENTITY_ROLES = (Role.SUPERVISOR, Role.OPERATOR_12345, Role.HANDLER)
 
 
 @dataclass
@@ -249,6 +247,7 @@ def rating_submit(*, actor: Actor, data: RatingInput) -> tuple[Rating, bool]:
     case = None
     if data.case_no:
         case = get_case_for_rating(actor, data.case_no)
+        access.check_may_record(actor, case.department_id, case.hall_id)
     elif not data.window_code:
         raise InvalidInput("须提供办件编号，或在“一次一评”时提供窗口编码", code="case_or_window_required")
     evaluator = _evaluator_from(data.evaluator, case)
@@ -279,6 +278,7 @@ def _first_rating_fields(
             actor.can_see_org(window.hall_id) or actor.can_see_org(window.department_id)
         ):
             raise NotFound(f"窗口 {data.window_code} 不存在或无权访问", code="window_not_found")
+        access.check_may_record(actor, window.department_id, window.hall_id)
     elif case is not None:
         window = case.window
     region = case.region if case is not None else window.hall.region
@@ -365,6 +365,7 @@ def rating_follow_up(*, actor: Actor, case_no: str, data: RatingInput) -> tuple[
     now = timezone.now()
     key = (data.idempotency_key or "").strip()[:64]
     case = get_case_for_actor(actor, case_no)
+    access.check_may_record(actor, case.department_id, case.hall_id)
     first = Rating.objects.filter(case=case, kind=Rating.Kind.FIRST).first()
     if first is None:
         raise Conflict("该办件尚无首次评价，不能追评", code="no_first_rating")
@@ -428,14 +429,8 @@ def rating_reply(*, actor: Actor, rating: Rating, text: str) -> RatingReply:
         raise InvalidInput("回复内容不能为空", code="reply_empty")
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"回复内容不能超过{MAX_COMMENT}字", code="reply_too_long")
+    access.check(actor, access.REPLY, rating)
     department_id = rating.department_id or rating.hall_id
-    if actor.client is not None:
-        if ApiClient.Scope.REPLIES_WRITE not in actor.scopes:
-            raise Forbidden("该接入系统没有回复评价的权限", code="scope_missing")
-    elif not actor.has_role(*REPLY_ROLES):
-        raise Forbidden("只有被评部门的管理员或处理人员可以回复", code="reply_not_allowed")
-    if not actor.can_see_org(department_id):
-        raise Forbidden("只能回复本部门的评价", code="reply_not_allowed")
     try:
         with transaction.atomic():
             return RatingReply.objects.create(
@@ -456,8 +451,7 @@ def rating_flag(*, actor: Actor, rating: Rating, kind: str, reason: str, request
         raise InvalidInput(f"未知的标记类型：{kind}", code="unknown_flag")
     if not reason:
         raise InvalidInput("标记须说明原因", code="flag_reason_required")
-    if actor.client is not None or not actor.has_role(*FLAG_ROLES):
-        raise Forbidden("只有监管人员可以标记评价", code="flag_not_allowed")
+    access.check(actor, access.FLAG, rating)
     with transaction.atomic():
         if kind == RatingFlag.Kind.INVALID:
             changed = Rating.objects.filter(pk=rating.pk, is_valid=True).update(
@@ -493,8 +487,7 @@ def rating_identity_reveal(*, actor: Actor, rating: Rating, purpose: str, reques
     purpose = (purpose or "").strip()
     if not purpose:
         raise InvalidInput("查看完整身份信息须说明用途", code="purpose_required")
-    if actor.client is not None or not actor.has_role(*IDENTITY_ROLES):
-        raise Forbidden("无权查看评价人完整身份信息", code="identity_not_allowed")
+    access.check(actor, access.REVEAL, rating)
     audit_record(
         action=AuditLog.Action.IDENTITY_READ,
         actor=actor.user,
