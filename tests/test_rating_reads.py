@@ -25,7 +25,9 @@ def rate(cast, case_no, *, seq, window=None, item=None, level="satisfied"):
     body = {"case_no": case_no, "channel": "tablet" if window else "pc", "level": level}
     if level in ("dissatisfied", "very_dissatisfied"):
         body["comment"] = "窗口让我来回跑了三次"
-    r = Client().post("/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_city})
+    r = Client().post(
+        "/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_city}
+    )
     assert r.status_code == 201, r.content
     return Rating.objects.get(public_id=r.json()["id"])
 
@@ -53,7 +55,7 @@ def test_a_window_clerk_reads_no_ratings_on_any_path(cast, ratings):
     ):
         r = clerk.get(path)
         assert r.status_code == 403, (path, r.status_code)
-        assert "very_satisfied" not in r.content.decode() and "satisfied\"" not in r.content.decode()
+        assert "very_satisfied" not in r.content.decode() and 'satisfied"' not in r.content.decode()
     r = clerk.get(f"/api/ratings/{at_the_hall.public_id}")
     assert r.json()["code"] == "forbidden" and "查看评价记录" in r.json()["message"]
 
