@@ -17,6 +17,7 @@ from haocha.evaluations import access
 from haocha.evaluations import levels as lv
 from haocha.evaluations.access import get_rating_for, ratings_of_case_for
 from haocha.evaluations.channels import channel_code
+from haocha.evaluations.disclosure import rating_identity_reveal
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import policy_for_region
 from haocha.evaluations.services import (
@@ -24,7 +25,6 @@ from haocha.evaluations.services import (
     RatingInput,
     rating_flag,
     rating_follow_up,
-    rating_identity_reveal,
     rating_reply,
     rating_submit,
 )
@@ -82,7 +82,9 @@ class FlagIn(Schema):
 
 
 class IdentityIn(Schema):
-    purpose: str = Field(..., min_length=2, max_length=200, description="用途，例如“差评回访”")
+    purpose: str = Field(
+        ..., max_length=200, description="用途，例如“差评回访”（每次查看须说明，记入审计日志）"
+    )
 
 
 class ReplyOut(Schema):
@@ -289,7 +291,12 @@ def flag_rating(request, rating_id: str, payload: FlagIn):
     return Status(201, {"kind": flag.kind, "reason": flag.reason, "created_at": localtime(flag.created_at)})
 
 
-@router.post("/{rating_id}/identity", response=IdentityOut, summary="查看评价人完整身份（留痕审计）")
+@router.post(
+    "/{rating_id}/identity",
+    response=IdentityOut,
+    summary="查看评价人完整身份（说明用途，留痕审计，每人每日限额）",
+    openapi_extra=answers(429),
+)
 def reveal_identity(request, rating_id: str, payload: IdentityIn):
     rating = get_rating_for(request.auth, rating_id, access.REVEAL)
     return rating_identity_reveal(actor=request.auth, rating=rating, purpose=payload.purpose, request=request)

@@ -1,4 +1,5 @@
-"""The one rating intake every channel uses, plus 追评, replies, correction flags and identity reveal."""
+"""The one rating intake every channel uses, plus 追评, replies and correction flags (identity reveal:
+evaluations/disclosure.py)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -480,24 +481,3 @@ def rating_flag(*, actor: Actor, rating: Rating, kind: str, reason: str, request
         )
     rating.refresh_from_db()
     return flag
-
-
-def rating_identity_reveal(*, actor: Actor, rating: Rating, purpose: str, request=None) -> dict:
-    """The evaluator's full identity, for a role that needs it (回访), with an audit entry for every read."""
-    purpose = (purpose or "").strip()
-    if not purpose:
-        raise InvalidInput("查看完整身份信息须说明用途", code="purpose_required")
-    access.check(actor, access.REVEAL, rating)
-    audit_record(
-        action=AuditLog.Action.IDENTITY_READ,
-        actor=actor.user,
-        actor_label=actor.label,
-        obj=rating,
-        summary=f"查看评价人身份：{purpose}"[:500],
-        request=request,
-    )
-    return {
-        "name": rating.evaluator_name,
-        "id_number": identity.decrypt(rating.evaluator_id_enc),
-        "phone": identity.decrypt(rating.evaluator_phone_enc),
-    }
