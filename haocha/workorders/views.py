@@ -29,6 +29,7 @@ from haocha.workorders.citizen import (
     order_from_citizen_token,
     work_order_callback,
 )
+from haocha.workorders.contact_details import may_see_contact_details, work_order_contact_details
 from haocha.workorders.models import (
     DEPARTMENT_STATUSES,
     OPEN_STATUSES,
@@ -170,7 +171,7 @@ def supervisor_board(request):
     )
 
 
-def _order_context(request, order, actor, error=None):
+def _order_context(request, order, actor, error=None, contact_details=None):
     now = timezone.now()
     order.left = time_left(order, now)
     reasons = dict(
@@ -188,6 +189,8 @@ def _order_context(request, order, actor, error=None):
         "extensions": order.extensions.all(),
         "co_departments": order.co_departments.all(),
         "can": can,
+        "can_contact_details": may_see_contact_details(actor, order),
+        "contact_details": contact_details,
         "departments": assignable_departments(actor).order_by("name")
         if can["assign"] or can["verify"]
         else [],
@@ -267,6 +270,31 @@ def order_action(request, number, action):
     if answer is not None:
         return render(request, "workorders/order.html", context, status=status)
     return redirect("workorders:order", number=number)
+
+
+@login_required
+@require_POST
+def contact_details(request, number):
+    """查看联系方式: the rater's name and phone shown once on the panel (audited, counted against the quota)."""
+    actor = actor_for_user(request.user)
+    order = get_work_order_for_actor(actor, number)
+    details, answer, status = None, None, 200
+    try:
+        details = work_order_contact_details(
+            actor=actor, order=order, purpose=request.POST.get("purpose", ""), request=request
+        )
+    except DomainError as exc:
+        answer, status = exc, exc.status
+    context = _order_context(request, order, actor, error=answer, contact_details=details)
+    template = (
+        "workorders/_order_panel.html" if request.headers.get("HX-Request") else "workorders/order.html"
+    )
+    response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    if answer is not None:
+        for name, value in answer.headers.items():
+            response[name] = value
+    return response
 
 
 @login_required
