@@ -16,7 +16,10 @@ class DomainErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, DomainError):
             context = {"message": exception.message, "code": exception.code, "status": exception.status}
-            return render(request, "haocha/error.html", context, status=exception.status)
+            response = render(request, "haocha/error.html", context, status=exception.status)
+            for name, value in exception.headers.items():
+                response[name] = value
+            return response
         return None
 
 
