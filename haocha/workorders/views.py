@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
+from haocha.accounts.menu import page_view, workorder_tabs_for
 from haocha.accounts.models import Role
 from haocha.core.errors import DomainError, NotFound
 from haocha.core.models import Message
@@ -81,17 +82,14 @@ def _base_qs(actor):
     return work_orders_visible_to(actor).select_related("department", "rating", "rating__item", "case")
 
 
-@login_required
+@page_view("workorders")
 def home(request):
-    actor = actor_for_user(request.user)
-    if actor.has_role(Role.SUPERVISOR):
-        return redirect("workorders:board")
-    if actor.has_role(Role.OPERATOR_12345):
-        return redirect("workorders:operator")
-    return redirect("workorders:department")
+    """The workbench's first tab this user has (the board, the 12345 queue, the department queue)."""
+    tabs = workorder_tabs_for(request.user)
+    return redirect(tabs[0].url)
 
 
-@login_required
+@page_view("wo_operator")
 def operator_queue(request):
     actor = actor_for_user(request.user)
     qs = (
@@ -112,24 +110,34 @@ def operator_queue(request):
     )
 
 
-@login_required
+@page_view("wo_department")
 def department_queue(request):
     actor = actor_for_user(request.user)
-    qs = _base_qs(actor).filter(status__in=[*DEPARTMENT_STATUSES, Status.PENDING_CALLBACK])
-    qs = (
-        qs.filter(Q(department_id__in=actor.org_ids) | Q(co_departments__in=actor.org_ids))
-        if not actor.all_access
-        else qs
-    )
+    statuses = [*DEPARTMENT_STATUSES, Status.PENDING_CALLBACK]
+    qs = _base_qs(actor)
+    if not actor.all_access:
+        mine = Q(status__in=statuses) & (
+            Q(department_id__in=actor.org_ids) | Q(co_departments__in=actor.org_ids)
+        )
+        halls = actor.role_orgs.get(Role.WINDOW_CLERK, ())
+        if halls:  # window staff settle their hall's 差评 on the spot (当场处置) while it is not yet handled
+            mine |= Q(rating__hall_id__in=halls, status__in=machine.ACTIONS["on_the_spot"].sources)
+        qs = qs.filter(mine)
+    else:
+        qs = qs.filter(status__in=statuses)
+    clerk_only = not actor.all_access and not actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN)
     return _list(
         request,
         qs.order_by("due_at", "received_at"),
         "workorders/department_queue.html",
-        {"title": "部门差评工单"},
+        {
+            "title": "本大厅差评工单" if clerk_only else "部门差评工单",
+            "clerk_only": clerk_only,
+        },
     )
 
 
-@login_required
+@page_view("wo_board")
 def supervisor_board(request):
     actor = actor_for_user(request.user)
     now = timezone.now()
@@ -331,10 +339,4 @@ def unread_count(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    actor = actor_for_user(user)
-    return {
-        "unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count(),
-        "nav_operator": actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR),
-        "nav_department": actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN, Role.WINDOW_CLERK),
-        "nav_board": actor.has_role(Role.SUPERVISOR),
-    }
+    return {"unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count()}
