@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "haocha.workcalendar.checks.calendar_warning_context",
                 "haocha.workorders.views.unread_count",
+                "haocha.accounts.menu.menu_context",
             ],
         },
     },
@@ -108,7 +109,7 @@ AXES_LOCKOUT_CALLABLE = "haocha.accounts.lockout.locked_out_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/workorders/"
+LOGIN_REDIRECT_URL = "/start/"  # each role's landing page (accounts/menu.py)
 
 # One language, so no LocaleMiddleware: it would only add Content-Language and Vary: Accept-Language.
 LANGUAGE_CODE = "zh-hans"
