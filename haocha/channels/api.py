@@ -17,8 +17,8 @@ from haocha.channels.models import ServedCase
 from haocha.channels.selectors import get_window_for_actor
 from haocha.core.errors import Forbidden, InvalidInput, NotFound
 from haocha.core.openapi import answers
+from haocha.evaluations import access, rules
 from haocha.evaluations import levels as lv
-from haocha.evaluations import rules
 from haocha.evaluations.rules import EvaluatorInput, RatingInput
 from haocha.evaluations.services import rating_follow_up, rating_submit
 from haocha.workorders.citizen import citizen_link_token
@@ -201,8 +201,7 @@ def clear_serving(request, window_code: str):
     summary="办件的评价状态（能否评价、追评，回复，差评处理进度）",
 )
 def case_rating_state(request, case_no: str):
-    _require(request.auth, ApiClient.Scope.RATINGS_READ, "该接入系统没有查询评价的权限")
-    return state_out(get_case_for_actor(request.auth, case_no))
+    return state_out(access.get_case_to_read_ratings(request.auth, case_no))
 
 
 def _app_input(request, payload: AppRatingIn) -> RatingInput:

@@ -1,4 +1,5 @@
-"""The one rating intake every channel uses, plus 追评, replies, correction flags and identity reveal."""
+"""The one rating intake every channel uses, plus 追评, replies and correction flags (identity reveal:
+evaluations/disclosure.py)."""
 
 from datetime import datetime
 
@@ -9,13 +10,12 @@ from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient, Role
 from haocha.catalogue.models import Case
 from haocha.catalogue.selectors import find_case_for_actor, find_case_for_rating
-from haocha.core import identity
 from haocha.core.audit import audit_record
 from haocha.core.errors import Conflict, Forbidden, InvalidInput
 from haocha.core.models import AuditLog
 from haocha.core.rawrows import insert_new
 from haocha.core.text import strip_invisible
-from haocha.evaluations import rules
+from haocha.evaluations import access, rules
 from haocha.evaluations.channels import STAFF_RECORDED_CHANNELS, indicator_set_code
 from haocha.evaluations.hooks import rating_stored
 from haocha.evaluations.models import Rating, RatingFlag, RatingReply
@@ -25,9 +25,6 @@ from haocha.evaluations.rules import MAX_COMMENT, RatingInput
 from haocha.organisations.models import Region, Staff, Window
 
 RECORDING_ROLES = (Role.OPERATOR_12345, Role.SUPERVISOR)
-REPLY_ROLES = (Role.DEPARTMENT_ADMIN, Role.HANDLER)
-FLAG_ROLES = (Role.SUPERVISOR,)
-IDENTITY_ROLES = (Role.SUPERVISOR, Role.OPERATOR_12345, Role.HANDLER)
 
 
 def _check_may_submit(actor: Actor, channel: str) -> None:
@@ -159,6 +156,8 @@ class _Loaded:
 
 def _first_rating_context(actor: Actor, data: RatingInput, now: datetime) -> _Loaded:
     case = find_case_for_rating(actor, data.case_no) if data.case_no else None
+    if case is not None:
+        access.check_may_record(actor, case.department_id, case.hall_id)
     window = None
     if data.window_code:
         window = (
@@ -170,6 +169,8 @@ def _first_rating_context(actor: Actor, data: RatingInput, now: datetime) -> _Lo
             actor.can_see_org(window.hall_id) or actor.can_see_org(window.department_id)
         ):
             window = None
+    if window is not None:
+        access.check_may_record(actor, window.department_id, window.hall_id)
     region = case.region if case is not None else (window.hall.region if window is not None else None)
     place = None
     if data.region_code and region is not None and data.region_code != region.code:
@@ -252,6 +253,8 @@ def rating_follow_up(*, actor: Actor, case_no: str, data: RatingInput) -> tuple[
     data.idempotency_key = (data.idempotency_key or "").strip()[:64]
     data.case_no = case_no
     case = find_case_for_actor(actor, case_no)
+    if case is not None:
+        access.check_may_record(actor, case.department_id, case.hall_id)
     ctx = rules.Context(
         now=timezone.now(),
         arrival=True,
@@ -282,14 +285,8 @@ def rating_reply(*, actor: Actor, rating: Rating, text: str) -> RatingReply:
         raise InvalidInput("回复内容不能为空", code="reply_empty")
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"回复内容不能超过{MAX_COMMENT}字", code="reply_too_long")
+    access.check(actor, access.REPLY, rating)
     department_id = rating.department_id or rating.hall_id
-    if actor.client is not None:
-        if ApiClient.Scope.REPLIES_WRITE not in actor.scopes:
-            raise Forbidden("该接入系统没有回复评价的权限", code="scope_missing")
-    elif not actor.has_role(*REPLY_ROLES):
-        raise Forbidden("只有被评部门的管理员或处理人员可以回复", code="reply_not_allowed")
-    if not actor.can_see_org(department_id):
-        raise Forbidden("只能回复本部门的评价", code="reply_not_allowed")
     try:
         with transaction.atomic():
             return RatingReply.objects.create(
@@ -306,8 +303,7 @@ def rating_reply(*, actor: Actor, rating: Rating, text: str) -> RatingReply:
 def rating_flag(*, actor: Actor, rating: Rating, kind: str, reason: str, request=None) -> RatingFlag:
     """Mark a rating (invalid, restored, text hidden, note) with a reason; the rating itself is never edited."""
     rules.check_flag(kind, reason)
-    if actor.client is not None or not actor.has_role(*FLAG_ROLES):
-        raise Forbidden("只有监管人员可以标记评价", code="flag_not_allowed")
+    access.check(actor, access.FLAG, rating)
     reason = strip_invisible(reason)
     with transaction.atomic():
         # The row as it is now, locked: a stale copy cannot mark an invalid rating invalid again.
@@ -328,25 +324,3 @@ def rating_flag(*, actor: Actor, rating: Rating, kind: str, reason: str, request
         )
     rating.refresh_from_db()
     return flag
-
-
-def rating_identity_reveal(*, actor: Actor, rating: Rating, purpose: str, request=None) -> dict:
-    """The evaluator's full identity, for a role that needs it (回访), with an audit entry for every read."""
-    purpose = (purpose or "").strip()
-    if not purpose:
-        raise InvalidInput("查看完整身份信息须说明用途", code="purpose_required")
-    if actor.client is not None or not actor.has_role(*IDENTITY_ROLES):
-        raise Forbidden("无权查看评价人完整身份信息", code="identity_not_allowed")
-    audit_record(
-        action=AuditLog.Action.IDENTITY_READ,
-        actor=actor.user,
-        actor_label=actor.label,
-        obj=rating,
-        summary=f"查看评价人身份：{purpose}"[:500],
-        request=request,
-    )
-    return {
-        "name": rating.evaluator_name,
-        "id_number": identity.decrypt(rating.evaluator_id_enc),
-        "phone": identity.decrypt(rating.evaluator_phone_enc),
-    }

@@ -154,11 +154,10 @@ def work_order_assign(
     department = department or order.department
     if department is None:
         raise InvalidInput("请选择承办部门", code="department_required")
-    scope = machine.OPERATORS.roles
-    if not actor.can_act(scope, department.pk):
+    if not actor.allows(machine.ASSIGN, department.pk):
         raise Forbidden("不能交办到辖区以外的部门", code="department_out_of_scope")
     for co in co_departments:
-        if not actor.can_act(scope, co.pk):
+        if not actor.allows(machine.ASSIGN, co.pk):
             raise Forbidden(f"不能请辖区以外的{co.name}协办", code="department_out_of_scope")
     asked = _complexity(complexity)
     note = checked_text(note, NOTE, label="交办说明")
