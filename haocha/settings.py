@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "haocha.mining",
     "haocha.publication",
     "haocha.demo",  # `haocha demo`
+    "haocha.bench",  # `haocha bench`
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "haocha.workcalendar.checks.calendar_warning_context",
                 "haocha.workorders.views.unread_count",
+                "haocha.accounts.menu.menu_context",
             ],
         },
     },
@@ -107,7 +109,7 @@ AXES_LOCKOUT_CALLABLE = "haocha.accounts.lockout.locked_out_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/workorders/"
+LOGIN_REDIRECT_URL = "/start/"  # each role's landing page (accounts/menu.py)
 
 # One language, so no LocaleMiddleware: it would only add Content-Language and Vary: Accept-Language.
 LANGUAGE_CODE = "zh-hans"
@@ -130,6 +132,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Bulk API limit (cases per request).
 BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
+# The largest request body the embedded server (waitress) reads before answering 413.
+HAOCHA_MAX_REQUEST_BYTES = env_int("HAOCHA_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
 
 # Links that leave the site (SMS, printed QR codes and notices) start with this address.
 # The address citizens reach the site at, for links and QR codes that leave it (SMS, printed notices);

@@ -71,7 +71,8 @@ def test_excel_workbook_has_the_sheets_and_figures(cast):
 
 def test_notice_scope(cast):
     assert staff(cast.outsider).get(_url(cast)).status_code == 404  # supervises 岳麓区 only
-    assert staff(cast.handler_a).get(_url(cast)).status_code == 404  # department roles see no region totals
+    refused = staff(cast.handler_a).get(_url(cast))  # department roles see no region totals
+    assert refused.status_code == 403 and "“通报”仅向监管人员开放" in refused.content.decode()
     assert staff(cast.outsider).get(_url(cast, "notice.xlsx")).status_code == 404
     assert (
         staff(cast.outsider).get(f"/notices/{cast.yuelu.code}/{last_month_start():%Y-%m}/").status_code == 200

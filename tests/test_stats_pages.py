@@ -72,7 +72,9 @@ def test_the_dashboard_keeps_an_outsider_in_their_district(cast):
     assert "岳麓区" in page and "长沙市市场监督管理局" not in page
     nobody = User.objects.create_user(username="nobody", password="x-Haocha-2026!")
     r = _as(nobody).get("/stats/")
-    assert r.status_code == 403 and "没有可查看的统计范围" in r.content.decode()
+    assert (
+        r.status_code == 403 and "“统计分析”仅向监管人员、部门管理员、差评处理人员开放" in r.content.decode()
+    )
     assert Client().get("/stats/").status_code == 302  # login first
 
 

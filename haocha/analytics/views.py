@@ -6,11 +6,11 @@ Every number comes from the rollups through the selectors; every unit shown is i
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
 from haocha.accounts.access import Actor, actor_for_user
+from haocha.accounts.menu import page_view
 from haocha.analytics import selectors as sel
 from haocha.analytics.api import xlsx_response
 from haocha.analytics.export import EXPORT_DIMS
@@ -295,7 +295,7 @@ def _definitions(*keys) -> list[str]:
     return [DEFINITIONS[k] for k in keys]
 
 
-@login_required
+@page_view("stats")
 def dashboard(request):
     actor = actor_for_user(request.user)
     f = filters_from(actor, request.GET)
@@ -374,7 +374,7 @@ RANK_TABS = [
 ]
 
 
-@login_required
+@page_view("stats")
 def rankings(request):
     actor = actor_for_user(request.user)
     today = timezone.localdate()
@@ -459,7 +459,7 @@ def _ranking_chart(rk: sel.Ranking) -> dict:
     }
 
 
-@login_required
+@page_view("stats")
 def export(request):
     actor = actor_for_user(request.user)
     dim_key = request.GET.get("dim") or "department"

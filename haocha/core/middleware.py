@@ -1,9 +1,10 @@
-"""Turn a domain error escaping an HTML view into a Chinese error page with its 4xx status, never a 500."""
+"""Turn a domain error escaping an HTML view into a Chinese error page with its 4xx status, never a 500 (for
+an htmx request, the error alone, so the fragment it replaces shows what happened)."""
 
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.shortcuts import render
 
 from haocha.core.errors import DomainError
+from haocha.core.views import error_page
 
 
 class DomainErrorMiddleware:
@@ -15,9 +16,8 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, DomainError):
-            context = {"message": exception.message, "code": exception.code, "status": exception.status}
-            response = render(request, "haocha/error.html", context, status=exception.status)
-            for name, value in exception.headers.items():
+            response = error_page(request, exception.status, exception.message, exception.code)
+            for name, value in exception.headers.items():  # e.g. Retry-After of a quota
                 response[name] = value
             return response
         return None

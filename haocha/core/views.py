@@ -5,6 +5,7 @@ import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
 RETRY_AFTER_SECONDS = 30
@@ -47,3 +48,39 @@ def server_error(request):
         return JsonResponse({"code": "server_error", "message": message}, status=500)
     html = render_to_string("haocha/unavailable.html", {"status": 500, "message": message, "title": "出错了"})
     return HttpResponse(html, status=500)
+
+
+HEADINGS = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该操作",
+    409: "操作冲突",
+    410: "已失效",
+    413: "内容过大",
+    422: "内容有误",
+    429: "操作过于频繁",
+}
+
+
+def error_page(request, status: int, message: str, code: str = ""):
+    """A 4xx answer in the caller's format: JSON under /api/, the error alone for htmx (it is swapped in where
+    the fragment would have gone), else the site's error page."""
+    if _wants_json(request):
+        return JsonResponse({"code": code or "error", "message": message}, status=status)
+    context = {"status": status, "message": message, "code": code, "heading": HEADINGS.get(status, "出错了")}
+    template = "haocha/_error.html" if request.headers.get("HX-Request") else "haocha/error.html"
+    return render(request, template, context, status=status)
+
+
+def bad_request(request, exception=None):
+    return error_page(request, 400, "请求格式不正确，无法处理", "bad_request")
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception and str(exception) else "您没有访问该页面的权限"
+    return error_page(request, 403, message, "forbidden")
+
+
+def page_not_found(request, exception=None):
+    return error_page(request, 404, f"页面 {request.path} 不存在", "not_found")

@@ -2,11 +2,11 @@
 
 from datetime import date, timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
 from haocha.accounts.access import actor_for_user
+from haocha.accounts.menu import page_view
 from haocha.analytics.models import Dim
 from haocha.analytics.selectors import Period, members_in_scope
 from haocha.core.errors import Forbidden, InvalidInput, NotFound
@@ -52,7 +52,7 @@ def _scope(request):
     return [department.pk], department
 
 
-@login_required
+@page_view("mining")
 def themes_fragment(request):
     from haocha.mining.selectors import themes_summary
 
@@ -63,7 +63,7 @@ def themes_fragment(request):
     return render(request, "mining/themes.html", context)
 
 
-@login_required
+@page_view("mining")
 def themes_page(request):
     period = parse_period(request.GET.get("start"), request.GET.get("end"))
     department_ids, department = _scope(request)

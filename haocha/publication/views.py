@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import actor_for_user
+from haocha.accounts.menu import page_view
 from haocha.accounts.models import Role
 from haocha.analytics.figures import Figures
 from haocha.analytics.models import Dim
@@ -117,7 +118,7 @@ def _xlsx(data: dict) -> HttpResponse:
     return response
 
 
-@login_required
+@page_view("notices")
 def notices_index(request):
     regions = [r for r in visible_regions(actor_for_user(request.user)) if r.level <= Region.Level.COUNTY]
     months = _months_back(12)
@@ -128,7 +129,7 @@ def notices_index(request):
     return render(request, "publication/notices_index.html", {"rows": rows, "months": months})
 
 
-@login_required
+@page_view("notices")
 def notice_page(request, code: str, month: str):
     region = _region_for_staff(request.user, code)
     data = notice_data(region, parse_month(month))
@@ -145,7 +146,7 @@ def notice_page(request, code: str, month: str):
     return render(request, "publication/notice.html", context)
 
 
-@login_required
+@page_view("notices")
 def notice_xlsx(request, code: str, month: str):
     return _xlsx(notice_data(_region_for_staff(request.user, code), parse_month(month)))
 

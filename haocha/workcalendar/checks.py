@@ -23,9 +23,10 @@ def calendar_year_check(app_configs, **kwargs):
 
 
 def calendar_warning_context(request):
-    """Context processor: the same warning on every page an administrator sees."""
+    """Context processor: the warning on every page of those who can enter the calendar (administrators);
+    other staff cannot act on it."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff:
+    if user is None or not user.is_authenticated or not user.has_perm("workcalendar.change_calendarday"):
         return {}
     from haocha.workcalendar.services import missing_years
 

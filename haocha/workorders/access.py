@@ -12,6 +12,8 @@ OVERSEEING_ROLES = (Role.OPERATOR_12345, Role.SUPERVISOR)
 OVERSEE = Permission("监督工单", OVERSEEING_ROLES)
 # The department's hands: the queue of orders assigned (or co-assigned) to it.
 DEPARTMENT_QUEUE = Permission("办理部门工单", (Role.HANDLER, Role.DEPARTMENT_ADMIN))
+# Window staff see their hall's 差评 that can still be settled on the spot (当场处置).
+ON_THE_SPOT = Permission("当场处置", (Role.WINDOW_CLERK,))
 
 
 def order_org(order: WorkOrder) -> int | None:

@@ -10,6 +10,7 @@ from haocha.accounts.models import Role
 from haocha.core import clock
 from haocha.core.errors import Conflict, Forbidden, InvalidInput
 from haocha.evaluations.models import RatingFlag
+from haocha.evaluations.rules import RuleError
 from haocha.evaluations.services import rating_flag
 from haocha.organisations.models import Organisation
 from haocha.workorders import machine
@@ -594,7 +595,7 @@ def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, no
             kind=RatingFlag.Kind.INVALID,
             reason=f"申诉成立（{appeal.get_ground_display()}）：{note}",
         )
-    except Conflict as exc:  # found invalid before (a supervisor's own flag): the order closes all the same
+    except RuleError as exc:  # found invalid before (a supervisor's own flag): the order closes all the same
         if exc.code != "already_invalid":
             raise
     return machine.move(

@@ -5,19 +5,22 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
-from haocha.accounts.models import Role
+from haocha.accounts.menu import page_view, workorder_tabs_for
 from haocha.core.errors import DomainError, NotFound
 from haocha.core.models import Message
 from haocha.evaluations.models import ReasonOption
 from haocha.organisations.models import Organisation
 from haocha.workorders import forms, machine
 from haocha.workorders.access import (
+    DEPARTMENT_QUEUE,
+    ON_THE_SPOT,
     department_queue_filter,
     get_work_order_for_actor,
     work_orders_visible_to,
@@ -87,17 +90,14 @@ def _base_qs(actor):
     return work_orders_visible_to(actor).select_related("department", "rating", "rating__item", "case")
 
 
-@login_required
+@page_view("workorders")
 def home(request):
-    actor = actor_for_user(request.user)
-    if actor.has_role(Role.SUPERVISOR):
-        return redirect("workorders:board")
-    if actor.has_role(Role.OPERATOR_12345):
-        return redirect("workorders:operator")
-    return redirect("workorders:department")
+    """The workbench's first tab this user has (the board, the 12345 queue, the department queue)."""
+    tabs = workorder_tabs_for(request.user)
+    return redirect(tabs[0].url)
 
 
-@login_required
+@page_view("wo_operator")
 def operator_queue(request):
     actor = actor_for_user(request.user)
     qs = (
@@ -114,20 +114,31 @@ def operator_queue(request):
     )
 
 
-@login_required
+@page_view("wo_department")
 def department_queue(request):
     actor = actor_for_user(request.user)
-    qs = _base_qs(actor).filter(status__in=[*DEPARTMENT_STATUSES, Status.PENDING_CALLBACK])
-    qs = qs.filter(department_queue_filter(actor))
+    statuses = [*DEPARTMENT_STATUSES, Status.PENDING_CALLBACK]
+    mine = Q(status__in=statuses) & department_queue_filter(actor)
+    if actor.holds(
+        ON_THE_SPOT
+    ):  # window staff settle their hall's 差评 on the spot (当场处置) while not yet handled
+        mine |= Q(status__in=machine.ACTIONS["on_the_spot"].sources) & actor.filter_for(
+            ON_THE_SPOT, "rating__hall_id"
+        )
+    qs = _base_qs(actor).filter(mine)
+    clerk_only = not actor.all_access and not actor.holds(DEPARTMENT_QUEUE)
     return _list(
         request,
         qs.order_by("due_at", "received_at"),
         "workorders/department_queue.html",
-        {"title": "部门差评工单"},
+        {
+            "title": "本大厅差评工单" if clerk_only else "部门差评工单",
+            "clerk_only": clerk_only,
+        },
     )
 
 
-@login_required
+@page_view("wo_board")
 def supervisor_board(request):
     actor = actor_for_user(request.user)
     now = timezone.now()
@@ -367,10 +378,4 @@ def unread_count(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    actor = actor_for_user(user)
-    return {
-        "unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count(),
-        "nav_operator": actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR),
-        "nav_department": actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN, Role.WINDOW_CLERK),
-        "nav_board": actor.has_role(Role.SUPERVISOR),
-    }
+    return {"unread_messages": Message.objects.filter(user=user, read_at__isnull=True).count()}

@@ -7,7 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from haocha.accounts.access import Actor, actor_for_user
+from haocha.accounts.access import Actor
+from haocha.accounts.menu import check_page
 from haocha.channels.citizen import reason_texts
 from haocha.channels.models import Device
 from haocha.core.errors import InvalidInput
@@ -26,10 +27,9 @@ DEFAULT_DAYS = 30
 
 
 def ratings_actor(request) -> Actor:
-    """The signed-in user, if a role of theirs reads ratings (the same rule as the API's: evaluations.access)."""
-    actor = actor_for_user(request.user)
-    access.require(actor, access.READ)
-    return actor
+    """The signed-in user, if a role of theirs reads ratings (accounts/menu.py, the same roles as the API's
+    evaluations.access.READ); the rows are those READ allows in each role's own scope."""
+    return check_page(request, "ratings")
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # no rating is older (evaluations refuse them)

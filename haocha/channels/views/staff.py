@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
+from haocha.accounts.menu import page_view
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.channels import devices, links, qr
 from haocha.channels.models import Device, WindowDuty
@@ -86,7 +87,7 @@ def _channels_context(request, actor, activation=None, error=None):
     }
 
 
-@login_required
+@page_view("channels")
 def channels_page(request):
     actor = staff_actor(request)
     return render(request, "channels/channels.html", _channels_context(request, actor))
