@@ -26,6 +26,7 @@ from haocha.analytics.params import (
     parse_year_month,
     region_in_scope,
 )
+from haocha.analytics.periods import last_full_month, last_full_quarter, period_state
 from haocha.core.errors import Forbidden, InvalidInput
 from haocha.evaluations.channels import Channel
 from haocha.organisations.models import Organisation, Region, Staff, Window
@@ -88,11 +89,15 @@ class Filters:
 
 
 def _period_from(get) -> tuple[str, int, int, int, sel.Period]:
+    """The period asked for; what is not given defaults to the last full month (or quarter), so the page
+    opens on figures that no longer change, not on the first days of a new month."""
     today = timezone.localdate()
     kind = get.get("period") or "month"
-    year = _int(get.get("year"), "year") or today.year
-    month = _int(get.get("month"), "month") or today.month
-    quarter = _int(get.get("quarter"), "quarter") or (today.month - 1) // 3 + 1
+    last = last_full_month(today)
+    q_year, q_last = last_full_quarter(today)
+    year = _int(get.get("year"), "year") or (q_year if kind == "quarter" else last.year)
+    month = _int(get.get("month"), "month") or last.month
+    quarter = _int(get.get("quarter"), "quarter") or q_last
     if kind == "month":
         period = parse_year_month(year, month)
     elif kind == "quarter":
@@ -341,6 +346,7 @@ def dashboard(request):
             }
         ),
         "definitions": _definitions("n", "bad", *RATIOS, "n_follow"),
+        "period_state": period_state(f.period, timezone.localdate(), f.kind),
         "reset_url": f.url(region=None, department=None, hall=None, window=None),
         "up_url": _up_url(f, focus),
         "ratings_url": ratings_link(f, window=focus.member) if focus.dim == Dim.WINDOW else None,
@@ -380,11 +386,12 @@ def rankings(request):
     today = timezone.localdate()
     dim_key = request.GET.get("dim") or "window"
     dim = parse_dim(dim_key, tuple(k for k, _ in RANK_TABS))
-    year = _int(request.GET.get("year"), "year") or today.year
+    last = last_full_month(today)  # opens on the last full month, as the dashboard
+    year = _int(request.GET.get("year"), "year") or last.year
     scope = request.GET.get("scope") or "month"
     if scope not in ("month", "year"):
         raise InvalidInput("排名周期须为 月 或 年", code="invalid_period")
-    month = (_int(request.GET.get("month"), "month") or today.month) if scope == "month" else None
+    month = (_int(request.GET.get("month"), "month") or last.month) if scope == "month" else None
     period = parse_year_month(year, month)
     region = region_in_scope(actor, request.GET.get("region"))
     weights, min_sample, prior_weight = sel.policy_for(actor, region)
@@ -406,7 +413,8 @@ def rankings(request):
         "months": range(1, 13),
         "years": range(today.year - 4, today.year + 1),
         "chart_data": _ranking_chart(rk),
-        "definitions": _definitions("n", "score", "bad_rate", "smoothed"),
+        "definitions": _definitions("n", "score", "smoothed", "bad", "bad_rate", "good_rate", "rectify_rate"),
+        "period_state": period_state(period, today, scope),
         "export": dim_key in EXPORT_DIMS,
         "export_url": "/stats/export/?"
         + urlencode(
