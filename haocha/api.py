@@ -92,7 +92,10 @@ def error_response(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.details)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

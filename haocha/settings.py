@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "haocha.mining",
     "haocha.publication",
     "haocha.demo",  # `haocha demo`
+    "haocha.bench",  # `haocha bench`
 ]
 
 MIDDLEWARE = [
@@ -131,6 +132,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Bulk API limit (cases per request).
 BULK_MAX_RECORDS = env_int("HAOCHA_BULK_MAX_RECORDS", 1000)
+# The largest request body the embedded server (waitress) reads before answering 413.
+HAOCHA_MAX_REQUEST_BYTES = env_int("HAOCHA_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
 
 # Links that leave the site (SMS, printed QR codes and notices) start with this address.
 # The address citizens reach the site at, for links and QR codes that leave it (SMS, printed notices);

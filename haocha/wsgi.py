@@ -1,4 +1,4 @@
-"""WSGI entry point used by the production server (granian) and `haocha serve`: Django's own handler,
+"""WSGI entry point used by `haocha serve` (waitress or granian): Django's own handler,
 one middleware chain (settings.MIDDLEWARE) for every call."""
 
 import os

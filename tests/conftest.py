@@ -4,7 +4,7 @@ import os
 import pytest
 
 from haocha.accounts.access import clear_actor_cache
-from haocha.evaluations.policy import clear_policy_caches
+from haocha.evaluations.policy import clear_set_cache
 from haocha.organisations.policies import clear_policy_cache
 from haocha.workcalendar.statutory import statutory_holidays
 from haocha.workorders.notifications import clear_recipient_cache
@@ -20,13 +20,13 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _clear_caches():
     clear_actor_cache()
-    clear_policy_caches()
+    clear_set_cache()
     clear_policy_cache()
     clear_recipient_cache()
     statutory_holidays.cache_clear()  # computed again under each mutant (make mutation forks a warm process)
     yield
     clear_actor_cache()
-    clear_policy_caches()
+    clear_set_cache()
     clear_recipient_cache()
 
 

@@ -1,4 +1,4 @@
-"""A real `haocha serve` process for tests that need the production server (granian)."""
+"""A real `haocha serve` process (waitress on SQLite, granian on PostgreSQL) for tests that need it."""
 
 import os
 import signal
@@ -22,11 +22,17 @@ def free_port() -> int:
 
 
 class ProductionServer:
-    """`haocha serve` (granian) in its own process group, stopped and started again on the same port."""
+    """`haocha serve` in its own process group, stopped and started again on the same port."""
 
     def __init__(
-        self, database_url: str | None = None, *, log_name: str = "channels-server.log", ready=(200,)
+        self,
+        database_url: str | None = None,
+        *,
+        log_name: str = "channels-server.log",
+        ready=(200,),
+        args: tuple[str, ...] = (),
     ):
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -42,7 +48,7 @@ class ProductionServer:
 
     def start(self):
         haocha = str(Path(sys.executable).parent / "haocha")
-        cmd = [haocha, "serve", "--no-migrate", "--port", str(self.port), "--workers", "1"]
+        cmd = [haocha, "serve", "--no-migrate", "--port", str(self.port), "--workers", "1", *self.args]
         self.proc = subprocess.Popen(
             cmd, env=self.env, stdout=self.log, stderr=self.log, start_new_session=True
         )

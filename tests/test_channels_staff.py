@@ -118,7 +118,7 @@ def test_a_wide_scope_lists_the_same_ratings_walking_by_time(cast):
     """A city supervisor's list is filtered so that the database walks ratings by time (no organisation
     index can serve the test); the rows are the same as with the plain filter. A narrow scope keeps it."""
     from haocha.accounts.access import actor_for_user
-    from haocha.channels.selectors import ratings_visible_to
+    from haocha.evaluations.access import ratings_for as ratings_visible_to
 
     some_ratings(cast)
     finished_case(cast, "S-X", seq=9, item=cast.item_yuelu)

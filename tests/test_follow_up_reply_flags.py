@@ -34,10 +34,10 @@ def test_one_follow_up_per_case(cast, api_for):
     fu = r.json()
     assert fu["kind"] == 2 and fu["kind_name"] == "追评" and fu["is_bad"]
     assert fu["evaluator_id_masked"] == first["evaluator_id_masked"]
-    again = api.post("/ratings/follow-up", {"case_no": "FU-1", "channel": "mobile", "level": "satisfied"})
-    assert (
-        again.status_code == 201 and again.json()["id"] == fu["id"]
-    )  # same evaluator: the original comes back
+    again = api.post("/ratings/follow-up", body)
+    assert again.status_code == 201 and again.json()["id"] == fu["id"]  # the same again: the original
+    second = api.post("/ratings/follow-up", {"case_no": "FU-1", "channel": "mobile", "level": "satisfied"})
+    assert second.status_code == 409 and second.json()["code"] == "already_followed_up"
     other = {"name": "钱七", "id_number": resident_id(55)}
     r = api.post(
         "/ratings/follow-up",

@@ -133,3 +133,11 @@ def test_the_top_bar_names_the_person_their_role_and_unit(cast):
     html = staff(cast.handler_a).get("/public/").content.decode()
     who = re.search(r'<span class="who" id="who">(.*?)</span>', html, re.S).group(1)
     assert "handler_a" in who and "差评处理人员（长沙市市场监督管理局）" in who
+
+
+def test_the_ratings_page_opens_to_exactly_the_roles_the_api_lets_read_ratings():
+    # accounts/menu.py (a lower layer) cannot import evaluations.access: the two lists must agree.
+    from haocha.accounts.menu import page_roles
+    from haocha.evaluations import access
+
+    assert set(page_roles("ratings")) == set(access.READ.roles)

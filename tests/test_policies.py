@@ -1,5 +1,7 @@
 """The nearest policy up the region tree (organisations/policies.py): one resolver, cleared when a policy is saved."""
 
+from datetime import timedelta
+
 from haocha.integrations.sms.models import SmsPolicy
 from haocha.integrations.sms.policy import settings_policy, sms_policy_for
 from haocha.organisations.policies import nearest_policy
@@ -51,3 +53,27 @@ def test_a_work_order_policy_changed_applies_to_the_next_deadline_at_once(cast):
     assert order_policy(cast.furong).simple_days == 7
     row.delete()
     assert order_policy(cast.furong).simple_days == 2
+
+
+def test_a_rating_policy_changed_applies_to_the_next_rating_at_once(cast, api_for):
+    from haocha.evaluations.models import RatingPolicy
+    from tests.factories import finished_case
+
+    api = api_for(cast.key_city)
+    finished_case(cast, "POL-1", seq=1, finished_ago=timedelta(days=3))
+    finished_case(cast, "POL-2", seq=2, finished_ago=timedelta(days=3))
+    good = {"channel": "pc", "level": "satisfied"}
+    assert api.post("/ratings", {**good, "case_no": "POL-1"}).status_code == 201  # the defaults, now cached
+    row = RatingPolicy.objects.create(region=cast.city, rating_window_days=2)
+    r = api.post("/ratings", {**good, "case_no": "POL-2"})
+    assert r.status_code == 409 and r.json()["code"] == "rating_period_over"
+    row.rating_window_days = 7
+    row.save()
+    assert api.post("/ratings", {**good, "case_no": "POL-2"}).status_code == 201
+    follow = {**good, "case_no": "POL-1"}
+    row.follow_up_days = 0
+    row.save()
+    r = api.post("/ratings/follow-up", follow)
+    assert r.status_code == 409 and r.json()["code"] == "follow_up_window_closed"
+    row.delete()
+    assert api.post("/ratings/follow-up", follow).status_code == 201  # no row left: the defaults again

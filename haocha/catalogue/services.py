@@ -9,10 +9,10 @@ from django.utils import timezone
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
+from haocha.catalogue.signals import cases_registered
 from haocha.core import identity
 from haocha.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from haocha.core.rawrows import insert_many
-from haocha.integrations.sms.invitations import sms_invitations_for_cases
 from haocha.organisations.codes import is_valid_credit_code
 from haocha.organisations.models import Organisation, Region, Staff, Window
 
@@ -279,7 +279,5 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool
             )
             for case in to_create:
                 case.pk = ids[case.case_no]
-        if invite:
-            sms_invitations_for_cases(
-                cases=to_create + to_update
-            )  # 办完即评: invite by SMS, same transaction
+        if invite:  # 办完即评: the SMS channel invites the applicant, in this transaction
+            cases_registered.send(sender=Case, cases=to_create + to_update)

@@ -17,8 +17,10 @@ from haocha.channels.models import ServedCase
 from haocha.channels.selectors import get_window_for_actor
 from haocha.core.errors import Forbidden, InvalidInput, NotFound
 from haocha.core.openapi import answers
+from haocha.evaluations import access, rules
 from haocha.evaluations import levels as lv
-from haocha.evaluations.services import EvaluatorInput, RatingInput, rating_follow_up, rating_submit
+from haocha.evaluations.rules import EvaluatorInput, RatingInput
+from haocha.evaluations.services import rating_follow_up, rating_submit
 from haocha.workorders.citizen import citizen_link_token
 
 router = Router(tags=["评价渠道"])
@@ -89,7 +91,7 @@ class AppRatingIn(Schema):
     level: str = Field(..., description="整体满意度：very_satisfied…very_dissatisfied 或 非常满意…非常不满意")
     indicators: dict[str, str] = Field(default_factory=dict, description="分项指标：指标编码 → 等级")
     reasons: list[str] = Field(default_factory=list, description="评价内容选项编码")
-    comment: str = Field("", max_length=1000)
+    comment: str = Field("", description=f"文字评价（至多{rules.MAX_COMMENT}字）")
     channel: str = Field("mobile", description="mobile（默认）、pc、qrcode、sms 或 terminal")
     evaluator: AppEvaluatorIn | None = Field(None, description="实名登录的评价人；默认为办件申请人")
     idempotency_key: str = Field("", max_length=64, description="幂等键；也可用请求头 Idempotency-Key")
@@ -99,7 +101,7 @@ class LinkRatingIn(Schema):
     level: str = Field(..., description="整体满意度")
     indicators: dict[str, str] = Field(default_factory=dict)
     reasons: list[str] = Field(default_factory=list)
-    comment: str = Field("", max_length=1000)
+    comment: str = Field("", description=f"文字评价（至多{rules.MAX_COMMENT}字）")
     key: str = Field("", max_length=40, description="客户端为本次评价生成的编号（重试时原样重发）")
 
 
@@ -170,17 +172,6 @@ def _require(actor: Actor, scope: str, message: str) -> None:
         raise Forbidden(message, code="scope_missing")
 
 
-def _level(value: str) -> lv.Level:
-    try:
-        return lv.parse_level(value)
-    except lv.UnknownLevel as exc:
-        raise InvalidInput(f"无法识别的满意度等级：{exc}", code="unknown_level") from exc
-
-
-def _indicators(values: dict) -> dict:
-    return {code: _level(value) for code, value in values.items()}
-
-
 @router.put(
     "/windows/{window_code}/serving",
     response=ServingOut,
@@ -210,8 +201,7 @@ def clear_serving(request, window_code: str):
     summary="办件的评价状态（能否评价、追评，回复，差评处理进度）",
 )
 def case_rating_state(request, case_no: str):
-    _require(request.auth, ApiClient.Scope.RATINGS_READ, "该接入系统没有查询评价的权限")
-    return state_out(get_case_for_actor(request.auth, case_no))
+    return state_out(access.get_case_to_read_ratings(request.auth, case_no))
 
 
 def _app_input(request, payload: AppRatingIn) -> RatingInput:
@@ -220,8 +210,8 @@ def _app_input(request, payload: AppRatingIn) -> RatingInput:
     ev = payload.evaluator
     return RatingInput(
         channel=payload.channel,
-        level=_level(payload.level),
-        indicators=_indicators(payload.indicators),
+        level=rules.level_of(level=payload.level),
+        indicators=dict(payload.indicators),
         reasons=payload.reasons,
         comment=payload.comment,
         evaluator=EvaluatorInput(name=ev.name, id_number=ev.id_number, phone=ev.phone) if ev else None,
@@ -250,8 +240,7 @@ def app_rate(request, case_no: str, payload: AppRatingIn, response: HttpResponse
     case = get_case_for_actor(actor, case_no)
     data = _app_input(request, payload)
     data.case_no = case.case_no
-    rating, created = rating_submit(actor=actor, data=data)
-    citizen.refuse_second(rating, created, data.idempotency_key)
+    _rating, created = rating_submit(actor=actor, data=data)
     return _answer(response, case, created)
 
 
@@ -265,8 +254,7 @@ def app_follow_up(request, case_no: str, payload: AppRatingIn, response: HttpRes
     actor = request.auth
     case = get_case_for_actor(actor, case_no)
     data = _app_input(request, payload)
-    rating, created = rating_follow_up(actor=actor, case_no=case.case_no, data=data)
-    citizen.refuse_second(rating, created, data.idempotency_key)
+    _rating, created = rating_follow_up(actor=actor, case_no=case.case_no, data=data)
     return _answer(response, case, created)
 
 
@@ -302,8 +290,8 @@ def _link_target(token: str):
 
 def _link_form(payload: LinkRatingIn) -> citizen.RatingForm:
     return citizen.RatingForm(
-        level=_level(payload.level),
-        indicators=_indicators(payload.indicators),
+        level=rules.level_of(level=payload.level),
+        indicators=dict(payload.indicators),
         reasons=payload.reasons,
         comment=payload.comment,
         key=payload.key,

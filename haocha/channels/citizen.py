@@ -3,18 +3,20 @@ its rating state, the first rating, the 追评, the department's replies and a �
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.channels.links import actor_for_case
-from haocha.core.errors import Conflict, DomainError, InvalidInput
+from haocha.core.errors import DomainError, InvalidInput
+from haocha.evaluations import rules
 from haocha.evaluations.channels import Channel, indicator_set_code
-from haocha.evaluations.levels import ORDERED, Level, UnknownLevel, parse_level
+from haocha.evaluations.levels import ORDERED, Level
 from haocha.evaluations.models import IndicatorSet, Rating, ReasonOption
 from haocha.evaluations.policy import policy_for_region
-from haocha.evaluations.services import RatingInput, rating_follow_up, rating_submit
+from haocha.evaluations.rules import RatingInput
+from haocha.evaluations.services import case_snapshot, rating_follow_up, rating_submit
 
 # Channels a signed link or a citizen page may rate through.
 CITIZEN_CHANNELS = frozenset({Channel.QRCODE, Channel.SMS, Channel.MOBILE, Channel.PC, Channel.TERMINAL})
@@ -87,18 +89,12 @@ def form_values(post) -> dict:
 
 def parse_rating_form(post, spec: FormSpec | None = None) -> RatingForm:
     """Read a submitted rating form (plain HTML or htmx): level, optional sub-indicators, reasons, comment."""
-    raw = (post.get("level") or "").strip()
-    if not raw:
-        raise InvalidInput("请选择满意度", code="level_required")
-    try:
-        level = parse_level(raw)
-        indicators = {}
-        for code, _name in spec.indicators if spec else []:
-            value = (post.get(f"ind_{code}") or "").strip()
-            if value:
-                indicators[code] = parse_level(value)
-    except UnknownLevel as exc:
-        raise InvalidInput("无法识别的满意度等级", code="unknown_level") from exc
+    level = rules.level_of(level=(post.get("level") or "").strip())
+    indicators = {}
+    for code, _name in spec.indicators if spec else []:
+        value = (post.get(f"ind_{code}") or "").strip()
+        if value:
+            indicators[code] = value  # read by the rule book with the level
     reasons = [r for r in post.getlist("reasons") if r]
     comment = (post.get("comment") or "").strip()
     key = (post.get("key") or "").strip()[:40]
@@ -132,11 +128,11 @@ def case_state(case: Case) -> CaseState:
     now = timezone.now()
     not_rateable = ""
     if first is None:
-        if not case.is_finished:
-            not_rateable = "办件尚未办结，办结后方可评价"
-        elif policy.rating_window_days and now > case.finished_at + timedelta(days=policy.rating_window_days):
-            not_rateable = f"已超过办结后{policy.rating_window_days}天的评价期限"
-    until = first.rated_at + timedelta(days=policy.follow_up_days) if first else None
+        try:
+            rules.open_for_rating(case_snapshot(case), policy, now)
+        except rules.RuleError as exc:
+            not_rateable = exc.message
+    until = rules.follow_up_until(first.rated_at, policy) if first else None
     orders = [
         r.work_order
         for r in (first, follow_up)
@@ -165,7 +161,8 @@ def _input(
         comment=form.comment,
         client_ip=client_ip,
         device_id=device_id,
-        # A form without its key (an old page, a bare API call) gets one: a repeat is then a second rating.
+        # A form without its key (an old page, a bare API call) gets one: a second submission is then refused
+        # as a second rating by the rule book, whatever it says.
         idempotency_key=f"{key_prefix}:{form.key or uuid.uuid4()}",
     )
 
@@ -178,8 +175,7 @@ def citizen_rate(
         raise InvalidInput("该渠道不能通过此页面评价", code="channel_not_allowed")
     data = _input(channel, form, client_ip, device_id, "c")
     data.case_no = case.case_no
-    rating, created = rating_submit(actor=actor_for_case(case, label=label), data=data)
-    return refuse_second(rating, created, data.idempotency_key), created
+    return rating_submit(actor=actor_for_case(case, label=label), data=data)
 
 
 def citizen_follow_up(
@@ -188,20 +184,7 @@ def citizen_follow_up(
     if channel not in CITIZEN_CHANNELS:
         raise InvalidInput("该渠道不能通过此页面评价", code="channel_not_allowed")
     data = _input(channel, form, client_ip, device_id, "f")
-    rating, created = rating_follow_up(
-        actor=actor_for_case(case, label=label), case_no=case.case_no, data=data
-    )
-    return refuse_second(rating, created, data.idempotency_key), created
-
-
-def refuse_second(rating: Rating, created: bool, key: str) -> Rating:
-    """The intake answers a repeat by the same evaluator with the original (a retry). A citizen page always
-    sends its own key: an original under another key is a second rating, refused as the rules require."""
-    if not created and key and rating.idempotency_key != key:
-        if rating.kind == Rating.Kind.FIRST:
-            raise Conflict("该办件已评价，每笔办件只能评价一次（一事一评）", code="already_rated")
-        raise Conflict("该办件已追评，每笔办件只能追评一次", code="already_followed_up")
-    return rating
+    return rating_follow_up(actor=actor_for_case(case, label=label), case_no=case.case_no, data=data)
 
 
 def reason_texts(rating: Rating) -> list[str]:

@@ -10,7 +10,10 @@ from haocha.accounts.access import Actor
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.channels.models import ServedCase, WindowDuty
 from haocha.core.errors import Conflict, Forbidden, NotFound
+from haocha.evaluations import rules
 from haocha.evaluations.models import Rating
+from haocha.evaluations.policy import policy_for_region
+from haocha.evaluations.services import case_snapshot
 from haocha.organisations.models import Staff, Window
 
 # A case pushed to a window is offered on its tablet for this long at most.
@@ -87,10 +90,14 @@ def served_set(*, actor: Actor, window: Window, case_no: str, source: str) -> Se
     case = get_case_for_actor(actor, case_no)
     if case.department_id != window.department_id and case.hall_id != window.hall_id:
         raise Conflict("该办件不属于本窗口所在大厅或进驻部门", code="case_not_at_window")
-    if not case.is_finished:
-        raise Conflict("办件尚未办结，办结后方可评价；本次服务可按“一次一评”评价", code="case_not_finished")
+    try:
+        rules.open_for_rating(case_snapshot(case), policy_for_region(case.region), timezone.now())
+    except rules.RuleError as exc:
+        if exc.code == "case_not_finished":
+            raise Conflict(f"{exc.message}；本次服务可按“一次一评”评价", code=exc.code) from exc
+        raise
     if Rating.objects.filter(case=case, kind=Rating.Kind.FIRST).exists():
-        raise Conflict("该办件已评价，每笔办件只能评价一次（一事一评）", code="already_rated")
+        rules.refuse("already_rated")
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -12,12 +12,13 @@ from haocha.accounts.access import Actor
 from haocha.channels import duty
 from haocha.channels.devices import interval_seconds
 from haocha.channels.models import Device, ServedCase
-from haocha.core.errors import Conflict, DomainError, InvalidInput
+from haocha.core.errors import DomainError, InvalidInput
 from haocha.core.identity import mask_name
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import Level
 from haocha.evaluations.models import Rating
-from haocha.evaluations.services import RatingInput, rating_submit
+from haocha.evaluations.rules import RatingInput
+from haocha.evaluations.services import rating_submit
 
 # A pending rating older than this (the tablet was offline that long) is refused rather than back-dated.
 MAX_DELAY = timedelta(hours=72)
@@ -60,13 +61,9 @@ def _window_actor(device: Device, case=None) -> Actor:
 
 
 def tablet_rating_submit(*, device: Device, data: TabletRating, client_ip: str | None) -> tuple[Rating, bool]:
-    """Store a rating pressed on a tablet; a resend (same key) returns the original. Returns (rating, created)."""
+    """Store a rating pressed on a tablet; a resend (same key, same rating) returns the original, through the
+    rule book's repeat rule. Returns (rating, created)."""
     key = rating_key(device, data.key)
-    existing = Rating.objects.filter(idempotency_scope="public", idempotency_key=key).first()
-    if existing is not None:
-        if existing.device_id != device.code:
-            raise Conflict("该评价编号已被使用", code="idempotency_key_reused")
-        return existing, False
     try:
         level = Level(data.level)
     except ValueError as exc:
@@ -81,14 +78,12 @@ def tablet_rating_submit(*, device: Device, data: TabletRating, client_ip: str |
     with transaction.atomic():
         # One device at a time: the interval check and the insert are not raced by a second request.
         Device.objects.select_for_update().filter(pk=device.pk).first()
-        # A resend that raced the original (both waited for the lock) answers with the original.
-        existing = Rating.objects.filter(idempotency_scope="public", idempotency_key=key).first()
-        if existing is not None:
-            return existing, False
         if interval and (
             Rating.objects.filter(
                 device_id=device.code, rated_at__gt=rated_at - interval, rated_at__lt=rated_at + interval
-            ).exists()
+            )
+            .exclude(idempotency_scope="public", idempotency_key=key)  # its own earlier delivery
+            .exists()
         ):
             raise TooSoon(
                 f"评价过于频繁：同一评价器两次评价至少间隔{int(interval.total_seconds())}秒，请稍后再评价"

@@ -13,7 +13,8 @@ from haocha.channels.qr import window_code_from_token
 from haocha.core.errors import DomainError, NotFound
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.models import Rating
-from haocha.evaluations.services import RatingInput, rating_submit
+from haocha.evaluations.rules import RatingInput
+from haocha.evaluations.services import rating_submit
 from haocha.organisations.models import Window
 
 
@@ -30,29 +31,25 @@ def window_from_token(token: str) -> Window:
 
 
 def qr_visit_rate(*, window: Window, form: RatingForm, client_ip: str | None) -> tuple[Rating, bool]:
-    """A 一次一评 rating of a window visit through its QR code; one per address and window per interval."""
+    """A 一次一评 rating of a window visit through its QR code; one per address and window per interval. The
+    same form sent again (same key, same rating) is answered with the original by the rule book."""
     key = f"q:{form.key}" if form.key else ""
-    if key:
-        existing = Rating.objects.filter(idempotency_scope="public", idempotency_key=key).first()
-        if existing is not None and existing.window_id == window.pk:
-            return existing, False
     interval = timedelta(seconds=settings.HAOCHA_QR_VISIT_INTERVAL_SECONDS)
     now = timezone.now()
     with transaction.atomic():
         Window.objects.select_for_update().filter(pk=window.pk).first()
-        if (
-            client_ip
-            and interval
-            and (
-                Rating.objects.filter(
-                    window=window,
-                    channel=Channel.QRCODE,
-                    case__isnull=True,
-                    client_ip=client_ip,
-                    rated_at__gt=now - interval,
-                ).exists()
-            )
-        ):
+        recent = Rating.objects.filter(
+            window=window,
+            channel=Channel.QRCODE,
+            case__isnull=True,
+            client_ip=client_ip,
+            rated_at__gt=now - interval,
+        )
+        if key:
+            recent = recent.exclude(
+                idempotency_scope="public", idempotency_key=key
+            )  # its own earlier delivery
+        if client_ip and interval and recent.exists():
             minutes = max(1, int(interval.total_seconds() // 60))
             raise DomainError(
                 f"您刚刚已评价过本窗口，{minutes}分钟内请勿重复评价", code="too_soon", status=429

@@ -4,6 +4,7 @@
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict = {}  # response headers the answer carries (e.g. Retry-After on a 429)
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None, details=None):
         super().__init__(message)

@@ -16,7 +16,10 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, DomainError):
-            return error_page(request, exception.status, exception.message, exception.code)
+            response = error_page(request, exception.status, exception.message, exception.code)
+            for name, value in exception.headers.items():  # e.g. Retry-After of a quota
+                response[name] = value
+            return response
         return None
 
 

@@ -7,25 +7,22 @@ import orjson
 from django.http import HttpResponse
 from django.utils.timezone import localtime
 from ninja import Field, Router, Schema, Status
-from pydantic import IPvAnyAddress
+from pydantic import IPvAnyAddress, StrictInt
 
-from haocha.accounts.models import ApiClient
-from haocha.catalogue.selectors import get_case_for_actor
 from haocha.catalogue.services import aware
-from haocha.core.errors import Forbidden, InvalidInput
 from haocha.core.identity import mask_name
 from haocha.core.openapi import answers
+from haocha.evaluations import access, rules
 from haocha.evaluations import levels as lv
+from haocha.evaluations.access import get_rating_for, ratings_of_case_for
 from haocha.evaluations.channels import channel_code
+from haocha.evaluations.disclosure import rating_identity_reveal
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import policy_for_region
-from haocha.evaluations.selectors import get_rating_for_actor, ratings_for_case
+from haocha.evaluations.rules import EvaluatorInput, RatingInput
 from haocha.evaluations.services import (
-    EvaluatorInput,
-    RatingInput,
     rating_flag,
     rating_follow_up,
-    rating_identity_reveal,
     rating_reply,
     rating_submit,
 )
@@ -50,13 +47,13 @@ class RatingIn(Schema):
     level: str | None = Field(
         None, description="整体满意度：very_satisfied…very_dissatisfied 或 非常满意…非常不满意"
     )
-    satisfaction: int | None = Field(
-        None, ge=1, le=5, description="国家接口 satisfaction：5 非常满意 … 1 非常不满意"
+    satisfaction: StrictInt | None = Field(
+        None, ge=1, le=5, description="国家接口 satisfaction：5 非常满意 … 1 非常不满意（整数）"
     )
     gbt_code: str | None = Field(None, description="GB/T 39046 A.8 满意度代码：1 非常满意 … 5 非常不满意")
     indicators: dict[str, str] = Field(default_factory=dict, description="分项指标：指标编码 → 等级")
     reasons: list[str] = Field(default_factory=list, description="评价内容选项编码（evalDetail）")
-    comment: str = Field("", max_length=1000)
+    comment: str = Field("", description=f"文字评价（至多{rules.MAX_COMMENT}字）")
     evaluator: EvaluatorIn | None = None
     rated_at: datetime | None = Field(None, description="评价时间（默认为接收时间）")
     client_ip: IPvAnyAddress | None = Field(
@@ -83,7 +80,9 @@ class FlagIn(Schema):
 
 
 class IdentityIn(Schema):
-    purpose: str = Field(..., min_length=2, max_length=200, description="用途，例如“差评回访”")
+    purpose: str = Field(
+        ..., max_length=200, description="用途，例如“差评回访”（每次查看须说明，记入审计日志）"
+    )
 
 
 class ReplyOut(Schema):
@@ -179,24 +178,8 @@ def rating_out(r: Rating, *, fresh: bool = False) -> dict:
     }
 
 
-def require_read(actor) -> None:
-    """API clients read ratings only with the ratings:read scope (a tablet that submits cannot read back)."""
-    if not actor.has_scope(ApiClient.Scope.RATINGS_READ):
-        raise Forbidden("该接入系统没有查询评价的权限", code="scope_missing")
-
-
 def _level_from(payload: RatingIn) -> lv.Level:
-    given = [v is not None for v in (payload.level, payload.satisfaction, payload.gbt_code)]
-    if sum(given) != 1:
-        raise InvalidInput("level、satisfaction、gbt_code 须且只能提供一个", code="level_required")
-    try:
-        if payload.level is not None:
-            return lv.parse_level(payload.level)
-        if payload.satisfaction is not None:
-            return lv.from_satisfaction(payload.satisfaction)
-        return lv.from_gbt39046(payload.gbt_code)
-    except lv.UnknownLevel as exc:
-        raise InvalidInput(f"无法识别的满意度等级：{exc}", code="unknown_level") from exc
+    return rules.level_of(level=payload.level, satisfaction=payload.satisfaction, gbt_code=payload.gbt_code)
 
 
 def _to_input(request, payload: RatingIn) -> RatingInput:
@@ -206,10 +189,6 @@ def _to_input(request, payload: RatingIn) -> RatingInput:
 def rating_input(payload: RatingIn, remote_addr: str | None, idempotency_header: str) -> RatingInput:
     """The service's input from a validated request body, its caller's address and Idempotency-Key header."""
     level = _level_from(payload)
-    try:
-        indicators = {code: lv.parse_level(value) for code, value in payload.indicators.items()}
-    except lv.UnknownLevel as exc:
-        raise InvalidInput(f"无法识别的分项等级：{exc}", code="unknown_level") from exc
     ev = payload.evaluator
     return RatingInput(
         channel=payload.channel,
@@ -217,7 +196,7 @@ def rating_input(payload: RatingIn, remote_addr: str | None, idempotency_header:
         case_no=payload.case_no,
         window_code=payload.window_code,
         staff_no=payload.staff_no,
-        indicators=indicators,
+        indicators=dict(payload.indicators),
         reasons=payload.reasons,
         comment=payload.comment,
         evaluator=EvaluatorInput(type=ev.type, name=ev.name, id_number=ev.id_number, phone=ev.phone)
@@ -270,36 +249,38 @@ def submit_follow_up(request, payload: FollowUpIn):
 
 @router.get("", response=list[RatingOut], summary="按办件查询评价（首次评价与追评）")
 def list_ratings(request, case_no: str):
-    require_read(request.auth)
-    case = get_case_for_actor(request.auth, case_no)
-    return [rating_out(r) for r in ratings_for_case(case)]
+    return [rating_out(r) for r in ratings_of_case_for(request.auth, case_no)]
 
 
 @router.get("/{rating_id}", response=RatingOut, summary="查询一条评价")
 def get_rating(request, rating_id: str):
-    require_read(request.auth)
-    return rating_out(get_rating_for_actor(request.auth, rating_id))
+    return rating_out(get_rating_for(request.auth, rating_id))
 
 
 @router.post("/{rating_id}/reply", response={201: RatingOut}, summary="部门回复评价（每条一次）")
 def reply_rating(request, rating_id: str, payload: ReplyIn):
-    rating = get_rating_for_actor(request.auth, rating_id)
+    rating = get_rating_for(request.auth, rating_id, access.REPLY)
     rating_reply(actor=request.auth, rating=rating, text=payload.text)
-    return Status(201, rating_out(get_rating_for_actor(request.auth, rating_id)))
+    return Status(201, rating_out(get_rating_for(request.auth, rating_id, access.REPLY)))
 
 
 @router.post(
     "/{rating_id}/flags", response={201: FlagOut}, summary="标记评价（无效、恢复、屏蔽文字、更正说明）"
 )
 def flag_rating(request, rating_id: str, payload: FlagIn):
-    rating = get_rating_for_actor(request.auth, rating_id)
+    rating = get_rating_for(request.auth, rating_id, access.FLAG)
     flag = rating_flag(
         actor=request.auth, rating=rating, kind=payload.kind, reason=payload.reason, request=request
     )
     return Status(201, {"kind": flag.kind, "reason": flag.reason, "created_at": localtime(flag.created_at)})
 
 
-@router.post("/{rating_id}/identity", response=IdentityOut, summary="查看评价人完整身份（留痕审计）")
+@router.post(
+    "/{rating_id}/identity",
+    response=IdentityOut,
+    summary="查看评价人完整身份（说明用途，留痕审计，每人每日限额）",
+    openapi_extra=answers(429),
+)
 def reveal_identity(request, rating_id: str, payload: IdentityIn):
-    rating = get_rating_for_actor(request.auth, rating_id)
+    rating = get_rating_for(request.auth, rating_id, access.REVEAL)
     return rating_identity_reveal(actor=request.auth, rating=rating, purpose=payload.purpose, request=request)

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.core import clock
-from haocha.evaluations.channels import Channel
-from haocha.evaluations.levels import Level, is_bad
-from haocha.evaluations.models import DEFAULT_RATING_LEVELS, Rating, RatingPolicy
+from haocha.evaluations import rules
+from haocha.evaluations.models import Rating, RatingPolicy
 from haocha.evaluations.policy import active_set
+from haocha.evaluations.services import case_snapshot
 
 # Cases finished longer ago than this before their deadline are not looked at again on every sweep
 # (a backlog after a long outage is still covered: a month is far beyond any outage we plan for).
@@ -26,44 +26,24 @@ ONLINE_APPLY_CHANNELS = (Case.ApplyChannel.ONLINE, Case.ApplyChannel.MOBILE)
 
 def rating_default_apply(*, case: Case, level: str, rated_at: datetime) -> Rating | None:
     """Store the system default rating of one case; None if the case already has a first rating."""
-    if Level(level) not in DEFAULT_RATING_LEVELS or is_bad(level):
-        raise ValueError(f"默认评价等级不能是差评：{level}")
     set_code = "online" if case.apply_channel in ONLINE_APPLY_CHANNELS else "offline"
-    aset = active_set(set_code)
-    if aset is None:
-        return None
+    ctx = rules.Context(
+        now=clock.now(),
+        arrival=False,
+        policy=None,
+        indicator_set=active_set(set_code),
+        case=case_snapshot(case),
+    )
+    try:
+        fields = rules.default_rating(ctx, level, rated_at)
+    except rules.RuleError as exc:
+        if exc.code == "indicator_set_missing":
+            return None  # nothing to rate with yet; the next sweep tries again
+        raise
     try:
         with transaction.atomic():
             return Rating.objects.create(
-                case=case,
-                kind=Rating.Kind.FIRST,
-                department_id=case.department_id,
-                hall_id=case.hall_id,
-                window_id=case.window_id,
-                staff_id=case.staff_id,
-                item_id=case.item_id,
-                region_id=case.region_id,
-                level=level,
-                is_bad=False,
-                indicator_levels={aset.overall_code: str(level)},
-                reason_codes=[],
-                comment="",
-                indicator_set=aset.indicator_set,
-                channel=Channel.DEFAULT,
-                # the record names the case's applicant (the interface needs userName/certKey);
-                # is_default says the applicant did not give it
-                evaluator_type=case.applicant_type,
-                evaluator_name=case.applicant_name,
-                evaluator_id_hash=case.applicant_id_hash,
-                evaluator_id_masked=case.applicant_id_masked,
-                evaluator_id_enc=case.applicant_id_enc,
-                evaluator_phone_hash=case.applicant_phone_hash,
-                evaluator_phone_masked=case.applicant_phone_masked,
-                evaluator_phone_enc=case.applicant_phone_enc,
-                rated_at=rated_at,
-                idempotency_scope="system",
-                idempotency_key=f"default:{case.case_no}"[:64],
-                is_default=True,
+                **fields, idempotency_scope="system", idempotency_key=f"default:{case.case_no}"[:64]
             )
     except IntegrityError:
         return None  # rated meanwhile (by the citizen or another worker): the unique constraint decided
@@ -90,7 +70,12 @@ def _candidates(policy: RatingPolicy, others: list[RatingPolicy], now: datetime,
         if other.pk != policy.pk and other.region.path.startswith(policy.region.path):
             inner |= Q(region__path__startswith=other.region.path)
     rated = Rating.objects.filter(case_id=OuterRef("pk"), kind=Rating.Kind.FIRST)
-    return list(qs.exclude(inner).filter(~Exists(rated)).order_by("finished_at", "pk")[:batch])
+    return list(
+        qs.exclude(inner)
+        .filter(~Exists(rated))
+        .select_related("region")
+        .order_by("finished_at", "pk")[:batch]
+    )
 
 
 def default_ratings_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> dict:

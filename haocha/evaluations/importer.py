@@ -38,9 +38,10 @@ from haocha.core import identity
 from haocha.core.ids import uuid7_hex
 from haocha.evaluations import levels as lv
 from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel, channel_from_code, indicator_set_code
+from haocha.evaluations.hooks import rating_stored
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import active_set, policy_for_region
-from haocha.evaluations.services import CLOCK_SKEW, MAX_COMMENT
+from haocha.evaluations.rules import CLOCK_SKEW, MAX_COMMENT
 from haocha.organisations.models import Region, Staff, Window
 
 DEFAULT_BATCH = 5000
@@ -1037,8 +1038,6 @@ class RatingImporter:
         """As the intake does, in the batch's transaction: each imported 差评 becomes a work order."""
         if not bad_rows:
             return
-        from haocha.workorders.creation import work_order_for_rating
-
         wanted = {(row[1], row[2]) for row in bad_rows}
         ratings = (
             Rating.objects.using(self.using)
@@ -1048,7 +1047,7 @@ class RatingImporter:
         )
         for rating in ratings:
             if (rating.case_id, rating.kind) in wanted:
-                work_order_for_rating(rating=rating, actor=self.actor)
+                rating_stored(rating=rating, actor=self.actor)
 
     def _write(self, cursor, rows: list[tuple]) -> None:
         if self.use_copy:

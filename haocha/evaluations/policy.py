@@ -1,11 +1,14 @@
-"""Resolve the rating policy for a region (nearest ancestor with one) and the active indicator sets."""
+"""The rating policy of a region (the nearest up the tree, through the one resolver) and the active indicator sets."""
 
 import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from haocha.evaluations.models import IndicatorSet, RatingPolicy
+from django.db.models.signals import post_delete, post_save
+
+from haocha.evaluations.models import Indicator, IndicatorSet, RatingPolicy, ReasonOption
 from haocha.organisations.models import Region
+from haocha.organisations.policies import nearest_policy
 
 _TTL = 30.0
 
@@ -22,6 +25,10 @@ class EffectivePolicy:
     default_rating_since: date | None = None
 
 
+_FIELDS = tuple(EffectivePolicy.__dataclass_fields__)
+DEFAULT = EffectivePolicy()
+
+
 @dataclass(frozen=True)
 class ActiveSet:
     indicator_set: IndicatorSet
@@ -30,39 +37,21 @@ class ActiveSet:
     reason_levels: dict  # reason code -> level
 
 
-_policy_cache: dict[int, tuple[float, EffectivePolicy]] = {}
 _set_cache: dict[str, tuple[float, ActiveSet]] = {}
 
 
 def policy_for_region(region: Region) -> EffectivePolicy:
-    now = time.monotonic()
-    hit = _policy_cache.get(region.pk)
-    if hit and now - hit[0] < _TTL:
-        return hit[1]
-    codes = [c for c in region.path.strip("/").split("/") if c]
-    policies = {
-        p.region.code: p for p in RatingPolicy.objects.filter(region__code__in=codes).select_related("region")
-    }
-    effective = EffectivePolicy()
-    for code in reversed(codes):
-        p = policies.get(code)
-        if p is not None:
-            effective = EffectivePolicy(
-                follow_up_days=p.follow_up_days,
-                rating_window_days=p.rating_window_days,
-                allow_visit_ratings=p.allow_visit_ratings,
-                channel_codes=dict(p.channel_codes or {}),
-                default_rating_enabled=p.default_rating_enabled,
-                default_rating_days=p.default_rating_days,
-                default_rating_level=p.default_rating_level,
-                default_rating_since=p.default_rating_since,
-            )
-            break
-    _policy_cache[region.pk] = (now, effective)
-    return effective
+    """The region's own RatingPolicy or its nearest ancestor's (organisations/policies.py), else the defaults."""
+    row = nearest_policy(RatingPolicy, region)
+    if row is None:
+        return DEFAULT
+    values = {name: getattr(row, name) for name in _FIELDS}
+    values["channel_codes"] = dict(row.channel_codes or {})
+    return EffectivePolicy(**values)
 
 
 def active_set(code: str) -> ActiveSet | None:
+    """The active indicator set of a code; cached for a while, cleared when a set, indicator or reason is saved."""
     now = time.monotonic()
     hit = _set_cache.get(code)
     if hit and now - hit[0] < _TTL:
@@ -82,6 +71,14 @@ def active_set(code: str) -> ActiveSet | None:
     return result
 
 
-def clear_policy_caches() -> None:
-    _policy_cache.clear()
+def clear_set_cache(**_ignored) -> None:
     _set_cache.clear()
+
+
+for _model in (IndicatorSet, Indicator, ReasonOption):
+    post_save.connect(
+        clear_set_cache, sender=_model, weak=False, dispatch_uid=f"indicator-set:{_model.__name__}"
+    )
+    post_delete.connect(
+        clear_set_cache, sender=_model, weak=False, dispatch_uid=f"indicator-set-del:{_model.__name__}"
+    )

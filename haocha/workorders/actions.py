@@ -10,6 +10,7 @@ from haocha.accounts.models import Role
 from haocha.core import clock
 from haocha.core.errors import Conflict, Forbidden, InvalidInput
 from haocha.evaluations.models import RatingFlag
+from haocha.evaluations.rules import RuleError
 from haocha.evaluations.services import rating_flag
 from haocha.organisations.models import Organisation
 from haocha.workorders import machine
@@ -153,11 +154,10 @@ def work_order_assign(
     department = department or order.department
     if department is None:
         raise InvalidInput("请选择承办部门", code="department_required")
-    scope = machine.OPERATORS.roles
-    if not actor.can_act(scope, department.pk):
+    if not actor.allows(machine.ASSIGN, department.pk):
         raise Forbidden("不能交办到辖区以外的部门", code="department_out_of_scope")
     for co in co_departments:
-        if not actor.can_act(scope, co.pk):
+        if not actor.allows(machine.ASSIGN, co.pk):
             raise Forbidden(f"不能请辖区以外的{co.name}协办", code="department_out_of_scope")
     asked = _complexity(complexity)
     note = checked_text(note, NOTE, label="交办说明")
@@ -595,7 +595,7 @@ def work_order_review_appeal(*, order: WorkOrder, actor: Actor, uphold: bool, no
             kind=RatingFlag.Kind.INVALID,
             reason=f"申诉成立（{appeal.get_ground_display()}）：{note}",
         )
-    except Conflict as exc:  # found invalid before (a supervisor's own flag): the order closes all the same
+    except RuleError as exc:  # found invalid before (a supervisor's own flag): the order closes all the same
         if exc.code != "already_invalid":
             raise
     return machine.move(

@@ -7,8 +7,12 @@ class WorkordersConfig(AppConfig):
 
     def ready(self):
         from haocha.core.jobs import register
+        from haocha.evaluations.hooks import on_rating_stored
         from haocha.workcalendar.services import CHANGE_HOOKS
+        from haocha.workorders.creation import work_order_for_rating
         from haocha.workorders.sweep import work_orders_recompute_deadlines
+
+        on_rating_stored(work_order_for_rating)  # a 差评 becomes a work order, in the rating's transaction
 
         if work_orders_recompute_deadlines not in CHANGE_HOOKS:
             CHANGE_HOOKS.append(work_orders_recompute_deadlines)

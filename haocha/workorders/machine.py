@@ -18,7 +18,7 @@ from enum import StrEnum
 from django.db import transaction
 from django.db.models import F
 
-from haocha.accounts.access import Actor
+from haocha.accounts.access import Actor, Permission
 from haocha.accounts.models import Role
 from haocha.core import clock
 from haocha.core.errors import Conflict, DomainError, Forbidden
@@ -68,6 +68,8 @@ DEPARTMENT = Grant((Role.HANDLER, Role.DEPARTMENT_ADMIN), Over.DEPARTMENT)
 HALL_CLERKS = Grant((Role.WINDOW_CLERK,), Over.HALL)
 CITIZEN = Grant((), Over.LINK)
 SYSTEM = Grant((), Over.SYSTEM)
+# The departments an order may be assigned (交办, 协办) to: those the operators' roles are held over.
+ASSIGN = Permission("交办", OPERATORS.roles)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,8 @@
 
 import time
 
-from django.db.models import Q
-
-from haocha.accounts.models import RoleAssignment
+from haocha.accounts.recipients import role_holders
 from haocha.core.outbox import outbox_enqueue
-from haocha.organisations.models import Organisation
 from haocha.workorders.models import WorkOrder
 
 _users_cache: dict[tuple, tuple[float, list[int]]] = {}
@@ -18,21 +15,9 @@ def users_of(org_ids, roles) -> list[int]:
     hit = _users_cache.get(key)
     if hit and time.monotonic() - hit[0] < 30:
         return hit[1]
-    users = _users_of_uncached(org_ids, roles)
+    users = role_holders(org_ids, roles)
     _users_cache[key] = (time.monotonic(), users)
     return users
-
-
-def _users_of_uncached(org_ids, roles) -> list[int]:
-    orgs = Organisation.objects.filter(pk__in=org_ids).only("path", "region__path").select_related("region")
-    q = Q(pk__in=[])
-    for org in orgs:
-        # a role over the organisation itself, an ancestor organisation, or a region containing it
-        ancestors = [int(p) for p in org.path.strip("/").split("/") if p]
-        q |= Q(organisation_id__in=ancestors)
-        codes = [c for c in org.region.path.strip("/").split("/") if c]
-        q |= Q(region__code__in=codes)
-    return sorted(set(RoleAssignment.objects.filter(q, role__in=roles).values_list("user_id", flat=True)))
 
 
 def clear_recipient_cache() -> None:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("messages/", views.messages_page, name="messages"),
     path("<str:number>/", views.order_page, name="order"),
     path("<str:number>/act/<str:action>/", views.order_action, name="act"),
+    path("<str:number>/contact-details/", views.contact_details, name="contact_details"),
     path("<str:number>/files/<int:transition_id>/<int:index>/", views.attachment, name="attachment"),
 ]

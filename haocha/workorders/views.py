@@ -13,13 +13,18 @@ from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
 from haocha.accounts.menu import page_view, workorder_tabs_for
-from haocha.accounts.models import Role
 from haocha.core.errors import DomainError, NotFound
 from haocha.core.models import Message
 from haocha.evaluations.models import ReasonOption
 from haocha.organisations.models import Organisation
 from haocha.workorders import forms, machine
-from haocha.workorders.access import get_work_order_for_actor, work_orders_visible_to
+from haocha.workorders.access import (
+    DEPARTMENT_QUEUE,
+    ON_THE_SPOT,
+    department_queue_filter,
+    get_work_order_for_actor,
+    work_orders_visible_to,
+)
 from haocha.workorders.attachments import private_storage
 from haocha.workorders.citizen import (
     citizen_link_token,
@@ -27,6 +32,7 @@ from haocha.workorders.citizen import (
     order_from_citizen_token,
     work_order_callback,
 )
+from haocha.workorders.contact_details import may_see_contact_details, work_order_contact_details
 from haocha.workorders.models import (
     DEPARTMENT_STATUSES,
     OPEN_STATUSES,
@@ -97,11 +103,7 @@ def operator_queue(request):
         .filter(status__in=[Status.PENDING_VERIFY, Status.PENDING_CALLBACK])
         .order_by("received_at")
     )
-    departments = (
-        Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT)
-        .filter(actor.org_filter("pk"))
-        .order_by("region__code", "name")
-    )
+    departments = assignable_departments(actor).order_by("region__code", "name")
     return _list(
         request,
         qs,
@@ -114,18 +116,15 @@ def operator_queue(request):
 def department_queue(request):
     actor = actor_for_user(request.user)
     statuses = [*DEPARTMENT_STATUSES, Status.PENDING_CALLBACK]
-    qs = _base_qs(actor)
-    if not actor.all_access:
-        mine = Q(status__in=statuses) & (
-            Q(department_id__in=actor.org_ids) | Q(co_departments__in=actor.org_ids)
+    mine = Q(status__in=statuses) & department_queue_filter(actor)
+    if actor.holds(
+        ON_THE_SPOT
+    ):  # window staff settle their hall's 差评 on the spot (当场处置) while not yet handled
+        mine |= Q(status__in=machine.ACTIONS["on_the_spot"].sources) & actor.filter_for(
+            ON_THE_SPOT, "rating__hall_id"
         )
-        halls = actor.role_orgs.get(Role.WINDOW_CLERK, ())
-        if halls:  # window staff settle their hall's 差评 on the spot (当场处置) while it is not yet handled
-            mine |= Q(rating__hall_id__in=halls, status__in=machine.ACTIONS["on_the_spot"].sources)
-        qs = qs.filter(mine)
-    else:
-        qs = qs.filter(status__in=statuses)
-    clerk_only = not actor.all_access and not actor.has_role(Role.HANDLER, Role.DEPARTMENT_ADMIN)
+    qs = _base_qs(actor).filter(mine)
+    clerk_only = not actor.all_access and not actor.holds(DEPARTMENT_QUEUE)
     return _list(
         request,
         qs.order_by("due_at", "received_at"),
@@ -183,16 +182,13 @@ def supervisor_board(request):
     )
 
 
-def _order_context(request, order, actor, error=None):
+def _order_context(request, order, actor, error=None, contact_details=None):
     now = timezone.now()
     order.left = time_left(order, now)
     reasons = dict(
         ReasonOption.objects.filter(code__in=order.rating.reason_codes).values_list("code", "text")
     )
-    departments = Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT).filter(
-        actor.org_filter("pk")
-    )
-    overseer = actor.has_role(Role.OPERATOR_12345, Role.SUPERVISOR)
+    can = _abilities(actor, order)
     return {
         "order": order,
         "rating": order.rating,
@@ -203,15 +199,29 @@ def _order_context(request, order, actor, error=None):
         "appeals": order.appeals.all(),
         "extensions": order.extensions.all(),
         "co_departments": order.co_departments.all(),
-        "can": _abilities(actor, order),
-        "departments": departments.order_by("name") if overseer else [],
+        "can": can,
+        "can_contact_details": may_see_contact_details(actor, order),
+        "contact_details": contact_details,
+        "departments": assignable_departments(actor).order_by("name")
+        if can["assign"] or can["verify"]
+        else [],
         "contact_methods": ContactRecord.Method.choices,
         "error": error if error is None or error.status >= 400 else None,
         "notice": error.message if error is not None and error.status < 400 else "",
         "now": now,
-        "citizen_link": request.build_absolute_uri(f"/c/{citizen_link_token(order)}/") if overseer else None,
+        # the citizen's own 回访 link: only for whoever may take the 回访 on this order
+        "citizen_link": request.build_absolute_uri(f"/c/{citizen_link_token(order)}/")
+        if machine.may(actor, order, "callback")
+        else None,
         "title": f"工单 {order.number}",
     }
+
+
+def assignable_departments(actor):
+    """The departments the actor may 交办 an order to (actions.work_order_assign checks the same)."""
+    return Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT).filter(
+        actor.filter_for(machine.ASSIGN, "pk")
+    )
 
 
 def _labelled(transitions):
@@ -271,6 +281,31 @@ def order_action(request, number, action):
     if answer is not None:
         return render(request, "workorders/order.html", context, status=status)
     return redirect("workorders:order", number=number)
+
+
+@login_required
+@require_POST
+def contact_details(request, number):
+    """查看联系方式: the rater's name and phone shown once on the panel (audited, counted against the quota)."""
+    actor = actor_for_user(request.user)
+    order = get_work_order_for_actor(actor, number)
+    details, answer, status = None, None, 200
+    try:
+        details = work_order_contact_details(
+            actor=actor, order=order, purpose=request.POST.get("purpose", ""), request=request
+        )
+    except DomainError as exc:
+        answer, status = exc, exc.status
+    context = _order_context(request, order, actor, error=answer, contact_details=details)
+    template = (
+        "workorders/_order_panel.html" if request.headers.get("HX-Request") else "workorders/order.html"
+    )
+    response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    if answer is not None:
+        for name, value in answer.headers.items():
+            response[name] = value
+    return response
 
 
 @login_required

@@ -8,29 +8,27 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from haocha.accounts.access import Actor
-from haocha.accounts.menu import check_page, page_roles
+from haocha.accounts.menu import check_page
 from haocha.channels.citizen import reason_texts
 from haocha.channels.models import Device
-from haocha.channels.selectors import halls_visible_to, ratings_visible_to
 from haocha.core.errors import InvalidInput
 from haocha.core.identity import mask_name
 from haocha.core.paging import CappedPaginator
+from haocha.evaluations import access
 from haocha.evaluations.channels import Channel, channel_code
 from haocha.evaluations.levels import ORDERED, Level
 from haocha.evaluations.models import Indicator, Rating
 from haocha.evaluations.policy import policy_for_region
-from haocha.evaluations.selectors import get_rating_for_actor
 from haocha.organisations.models import Organisation
 
-# Window clerks are left out on purpose (accounts/menu.py): staff who can see each press come under pressure
-# (and may press).
-VIEW_ROLES = page_roles("ratings")
 PAGE = 50
 COUNT_CAP = 10_000  # rows counted and reachable by paging; beyond that the filters must narrow the list
 DEFAULT_DAYS = 30
 
 
 def ratings_actor(request) -> Actor:
+    """The signed-in user, if a role of theirs reads ratings (accounts/menu.py, the same roles as the API's
+    evaluations.access.READ); the rows are those READ allows in each role's own scope."""
     return check_page(request, "ratings")
 
 
@@ -118,18 +116,15 @@ def rating_list(request):
     except InvalidInput as exc:
         error, status = exc.message, exc.status
     if f is not None:
-        qs = _apply(ratings_visible_to(actor, newest_first=True), f).select_related(
+        qs = _apply(access.ratings_for(actor, newest_first=True), f).select_related(
             "department", "hall", "window", "staff", "item", "case"
         )
         paginator = CappedPaginator(qs.order_by("-rated_at", "-id"), PAGE, cap=COUNT_CAP)
         page = paginator.get_page(request.GET.get("page"))
         for r in page.object_list:
             r.evaluator_masked = mask_name(r.evaluator_name)
-    departments = (
-        Organisation.objects.filter(kind=Organisation.Kind.DEPARTMENT)
-        .filter(actor.org_filter("pk"))
-        .order_by("name")
-    )
+    readable = Organisation.objects.filter(actor.filter_for(access.READ, "pk"))
+    departments = readable.filter(kind=Organisation.Kind.DEPARTMENT).order_by("name")
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -139,7 +134,7 @@ def rating_list(request):
         "channels": Channel.choices,
         "levels": [(lv.value, lv.label) for lv in ORDERED],
         "departments": departments,
-        "halls": halls_visible_to(actor).order_by("region__code", "name"),
+        "halls": readable.filter(kind__in=Organisation.HALL_KINDS).order_by("region__code", "name"),
         "query": query.urlencode(),
         "title": "评价记录",
     }
@@ -149,7 +144,7 @@ def rating_list(request):
 @login_required
 def rating_detail(request, rating_id):
     actor = ratings_actor(request)
-    rating = get_rating_for_actor(actor, rating_id)
+    rating = access.get_rating_for(actor, rating_id)
     names = dict(Indicator.objects.filter(indicator_set=rating.indicator_set).values_list("code", "name"))
     indicators = [
         (names.get(code, code), Level(value).label) for code, value in rating.indicator_levels.items()

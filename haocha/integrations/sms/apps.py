@@ -7,10 +7,18 @@ class SmsConfig(AppConfig):
     verbose_name = "短信"
 
     def ready(self):
+        from haocha.catalogue.signals import cases_registered
         from haocha.core.jobs import register
         from haocha.integrations.sms import checks, outgoing  # noqa: F401  outbox handler, system checks
 
         register("短信邀评", _sms_job, sweep=True)
+        cases_registered.connect(_invite, dispatch_uid="sms-invitations")
+
+
+def _invite(sender, cases, **kwargs):
+    from haocha.integrations.sms.invitations import sms_invitations_for_cases
+
+    sms_invitations_for_cases(cases=cases)
 
 
 def _sms_job():

@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 
 from haocha.channels.links import actor_for_case
 from haocha.core import clock, identity
-from haocha.core.errors import Conflict, DomainError
+from haocha.core.errors import DomainError
 from haocha.evaluations.channels import Channel
-from haocha.evaluations.levels import Level, is_bad
-from haocha.evaluations.services import RatingInput, rating_submit
+from haocha.evaluations.levels import Level
+from haocha.evaluations.rules import RatingInput
+from haocha.evaluations.services import rating_submit
 from haocha.integrations.sms import invitations as inv_services
 from haocha.integrations.sms import outgoing, texts
 from haocha.integrations.sms.models import SmsInbound, SmsInvitation, SmsMessage, SmsOptOut
@@ -92,9 +93,6 @@ def _apply(inbound: SmsInbound, *, phone: str, now: datetime) -> None:
                 _reply(phone, texts.HELP, f"invitation:{inv.pk}:help", inv)
             return
         level = Level(inv.pending_level)  # the reason we asked for
-    if is_bad(level) and not comment:
-        _ask_reason(inbound, inv, level, phone, now)
-        return
     _submit(inbound, inv, level, comment, phone, now)
 
 
@@ -116,11 +114,12 @@ def _submit(inbound, inv, level, comment, phone, now) -> None:
         idempotency_key=f"sms:{inbound.provider}:{inbound.message_id}"[:64],
     )
     try:
-        rating, created = rating_submit(actor=actor_for_case(case, label="短信评价"), data=data)
-        if not created and rating.idempotency_key != data.idempotency_key:
-            # the intake answers a repeat by the same evaluator with the earlier rating: not this reply's
-            raise Conflict("该办件已评价，每笔办件只能评价一次（一事一评）", code="already_rated")
+        # another reply (its own key) to a rated case is refused as a second rating by the rule book
+        rating, _created = rating_submit(actor=actor_for_case(case, label="短信评价"), data=data)
     except DomainError as exc:
+        if exc.code == "bad_rating_needs_reason":  # the rule book's: a 差评 without a reason asks for one
+            _ask_reason(inbound, inv, level, phone, now)
+            return
         inbound.outcome, inbound.code = Outcome.REFUSED, exc.code
         if exc.code in ("already_rated", "rating_period_over") and not inv_services.close_if_rated(inv, now):
             inv_services.try_move(inv, to=S.EXPIRED, now=now, note=exc.message)

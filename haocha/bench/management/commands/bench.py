@@ -47,7 +47,16 @@ class Command(BaseCommand):
             type=int,
             help="服务器工作进程数（默认同 haocha serve：SQLite 为 1，PostgreSQL 为 2）",
         )
-        parser.add_argument("--server-threads", type=int, default=1, help="每个工作进程的线程数（默认 1）")
+        parser.add_argument(
+            "--server",
+            choices=["waitress", "granian"],
+            help="服务器（默认同 haocha serve：SQLite 用 waitress，PostgreSQL 用 granian）",
+        )
+        parser.add_argument(
+            "--server-threads",
+            type=int,
+            help="每个工作进程的线程数（默认同 haocha serve：waitress 4，granian 1）",
+        )
         parser.add_argument("--cases", type=int, default=30000, help="预建的已办结办件数（默认 30000）")
         parser.add_argument("--raw-rows", type=int, default=20000, help="单行插入基线最多插入的行数")
         parser.add_argument("--raw-seconds", type=float, default=5.0, help="单行插入基线的时长（秒）")
@@ -80,7 +89,7 @@ class Command(BaseCommand):
             "cases",
             "ratings",
         ):
-            if opts[name] < 1:
+            if opts[name] is not None and opts[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} 须为正整数")
         result: dict = {}
         try:
