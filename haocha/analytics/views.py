@@ -384,8 +384,6 @@ RANK_TABS = [
 def rankings(request):
     actor = actor_for_user(request.user)
     today = timezone.localdate()
-    dim_key = request.GET.get("dim") or "window"
-    dim = parse_dim(dim_key, tuple(k for k, _ in RANK_TABS))
     last = last_full_month(today)  # opens on the last full month, as the dashboard
     year = _int(request.GET.get("year"), "year") or last.year
     scope = request.GET.get("scope") or "month"
@@ -395,10 +393,19 @@ def rankings(request):
     period = parse_year_month(year, month)
     region = region_in_scope(actor, request.GET.get("region"))
     weights, min_sample, prior_weight = sel.policy_for(actor, region)
-    members = sel.members_in_scope(actor, dim, region=region)
-    rk = sel.ranking(
-        dim, period, members=members, weights=weights, min_sample=min_sample, prior_weight=prior_weight
-    )
+
+    def rank(dim):
+        members = sel.members_in_scope(actor, dim, region=region)
+        return sel.ranking(
+            dim, period, members=members, weights=weights, min_sample=min_sample, prior_weight=prior_weight
+        )
+
+    if request.GET.get("dim"):
+        dim_key = request.GET["dim"]
+        dim = parse_dim(dim_key, tuple(k for k, _ in RANK_TABS))
+        rk = rank(dim)
+    else:
+        dim_key, dim, rk = _first_tab_with_data(rank)
     context = {
         "dim_key": dim_key,
         "dim_name": dict(RANK_TABS)[dim_key],
@@ -413,6 +420,7 @@ def rankings(request):
         "months": range(1, 13),
         "years": range(today.year - 4, today.year + 1),
         "chart_data": _ranking_chart(rk),
+        "ranked_empty": _why_none_ranked(rk, UNIT_NOUNS[dim_key]),
         "definitions": _definitions("n", "score", "smoothed", "bad", "bad_rate", "good_rate", "rectify_rate"),
         "period_state": period_state(period, today, scope),
         "export": dim_key in EXPORT_DIMS,
@@ -436,7 +444,7 @@ def rankings(request):
             )
         )
         window_members = sel.members_in_scope(actor, Dim.WINDOW, region=region)
-        candidates, _, before = sel.interview_candidates(
+        candidates, this, before = sel.interview_candidates(
             Dim.WINDOW,
             year,
             month,
@@ -445,9 +453,13 @@ def rankings(request):
             min_sample=min_sample,
             prior_weight=prior_weight,
         )
+        stars = sel.service_stars(staff_rk)
         context.update(
-            stars=sel.service_stars(staff_rk),
+            stars=stars,
+            stars_empty=_why_no_stars(staff_rk),
             able=sel.able_hands(staff_rk),
+            able_empty=_why_none_ranked(staff_rk, UNIT_NOUNS["staff"]),
+            candidates_empty=_why_no_candidates(this, before),
             star_rule=sel.STAR_RULE,
             able_rule=sel.ABLE_RULE,
             candidates=candidates,
@@ -456,6 +468,59 @@ def rankings(request):
         )
     template = "analytics/rankings.html"
     return render(request, template, context)
+
+
+# (measure word, unit) of each ranking, for the sentences that explain an empty table
+UNIT_NOUNS = {
+    "department": ("个", "部门"),
+    "hall": ("个", "政务大厅"),
+    "window": ("个", "窗口"),
+    "staff": ("名", "工作人员"),
+    "item": ("个", "事项"),
+}
+
+
+def _first_tab_with_data(rank) -> tuple[str, int, sel.Ranking]:
+    """The tab the page opens on: the first whose ranking has ranked units this period, else the first with
+    any ratings, else the first tab."""
+    seen = []
+    for key, _ in RANK_TABS:
+        dim = parse_dim(key, (key,))
+        rk = rank(dim)
+        if rk.ranked:
+            return key, dim, rk
+        seen.append((key, dim, rk))
+    return next((row for row in seen if row[2].insufficient), seen[0])
+
+
+def _why_none_ranked(rk: sel.Ranking, noun: tuple[str, str]) -> str:
+    """Why a ranking has nobody in it, in words: no ratings, or none with the minimum sample."""
+    if rk.ranked:
+        return ""
+    measure, unit = noun
+    if rk.insufficient:
+        most = max(r.figures.n for r in rk.insufficient)
+        return (
+            f"本期有 {len(rk.insufficient)} {measure}{unit}有评价，但评价数都少于最少评价数 {rk.min_sample} 条"
+            f"（最多的 {most} 条），不参加排名，列在“样本不足”中（最少评价数见管理后台“评分与排名规则”）"
+        )
+    extra = "（评价未注明工作人员的不计入工作人员排名）" if noun == UNIT_NOUNS["staff"] else ""
+    return f"本期没有{unit}的评价{extra}"
+
+
+def _why_no_stars(staff_rk: sel.Ranking) -> str:
+    if not staff_rk.ranked:
+        return _why_none_ranked(staff_rk, UNIT_NOUNS["staff"])
+    return f"参加排名的 {len(staff_rk.ranked)} 名工作人员本期都有差评"
+
+
+def _why_no_candidates(this: sel.Ranking, before: sel.Ranking) -> str:
+    if not this.ranked:
+        return f"本月没有参加排名的窗口：{_why_none_ranked(this, UNIT_NOUNS['window'])}"
+    if not before.ranked:
+        start = before.period.start
+        return f"{start.year}年{start.month}月没有参加排名的窗口，无法判断是否连续两个月排名靠后"
+    return f"没有连续两个月都排在后 {int(sel.BOTTOM_SHARE * 100)}% 的窗口"
 
 
 def _ranking_chart(rk: sel.Ranking) -> dict:
