@@ -79,6 +79,8 @@ RULES: dict[str, tuple[int, str]] = {
     "reason_level_mismatch": (422, "评价内容选项 {code} 与所选等级不符"),
     "comment_too_long": (422, f"文字评价不能超过{MAX_COMMENT}字"),
     "bad_rating_needs_reason": (422, "差评须选择至少一项评价内容或填写文字评价"),
+    # what a rating rests on
+    "case_rated": (409, "办件已评价，评价所依据的信息不能再修改：{fields}"),
     # system default ratings
     "default_level_not_allowed": (422, "默认评价等级不能是差评：{level}"),
     # correction flags (an upheld appeal is one)
@@ -92,13 +94,13 @@ RULES: dict[str, tuple[int, str]] = {
 class RuleError(DomainError):
     """A rating refused by a rule of the book: `code`, `status` and the Chinese `message` from RULES."""
 
-    def __init__(self, rule: str, /, **values):
+    def __init__(self, rule: str, /, details=None, **values):
         status, template = RULES[rule]
-        super().__init__(template.format(**values), code=rule, status=status)
+        super().__init__(template.format(**values), code=rule, status=status, details=details)
 
 
-def refuse(rule: str, /, **values) -> NoReturn:
-    raise RuleError(rule, **values)
+def refuse(rule: str, /, details=None, **values) -> NoReturn:
+    raise RuleError(rule, details=details, **values)
 
 
 # --- what a submission says --------------------------------------------------------------------------
@@ -606,6 +608,33 @@ def default_rating(ctx: Context, level: str, rated_at: datetime) -> dict:
     fields = _fields(FIRST, case.id, None, where, content, aset, Channel.DEFAULT, case.applicant, rated_at)
     fields["is_default"] = True
     return fields
+
+
+# --- the rated case -----------------------------------------------------------------------------------
+
+# What a rating rests on, by the case's field (attname), with the name a caller reads.
+RATED_CASE_FIELDS = {
+    "item_id": "事项",
+    "department_id": "办理部门",
+    "applicant_type": "申请人类型",
+    "applicant_name": "申请人姓名",
+    "applicant_id_hash": "申请人证件号码",
+    "applicant_phone_hash": "申请人手机号码",
+    "status": "办件状态",
+    "finished_at": "办结时间",
+}
+
+
+def rated_case_rewrite(stored: dict, given: dict) -> None:
+    """A rated case keeps what its ratings rest on: the item, department, applicant and the finished status
+    and time; a rewrite that changes any of them is refused, naming them (other fields may change)."""
+    changed = [name for name in RATED_CASE_FIELDS if name in given and given[name] != stored[name]]
+    if changed:
+        refuse(
+            "case_rated",
+            details={"fields": changed},
+            fields="、".join(RATED_CASE_FIELDS[name] for name in changed),
+        )
 
 
 # --- correction flags --------------------------------------------------------------------------------
