@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
+from haocha.catalogue.caseno import case_no_problem, normalise_case_no
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
 from haocha.catalogue.signals import cases_registered, cases_rewriting
 from haocha.core import clock, identity
@@ -116,8 +117,9 @@ class _Lookups:
 
 
 def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
-    if not rec.case_no or len(rec.case_no) > 50:
-        raise InvalidInput("办件编号不能为空且不超过50个字符", code="invalid_case_no")
+    problem = case_no_problem(rec.case_no)
+    if problem:
+        raise InvalidInput(problem, code="invalid_case_no")
     item = lk.items.get(rec.item_code)
     if item is None:
         raise NotFound(f"事项编码 {rec.item_code} 不存在", code="item_not_found")
@@ -224,6 +226,8 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput], invite: bool = True)
         raise Forbidden("该接入系统没有登记办件的权限", code="scope_missing")
     if actor.client is None and not actor.all_access:
         raise Forbidden("只有接入系统或系统管理员可以登记办件", code="forbidden")
+    for rec in records:
+        rec.case_no = normalise_case_no(rec.case_no)
     lk = _Lookups()
     lk.prefetch(records)
     results: list[CaseResult] = []

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
+from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.models import Case
 from haocha.catalogue.services import CaseInput, cases_upsert
 from haocha.core import identity
@@ -412,6 +413,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     ]
     p = _Parsed()
     p.line, p.record = line, rec
+    case_no = normalise_case_no(case_no)
     if not case_no:
         if not window_code:
             rules.refuse("case_or_window_required")
@@ -1024,7 +1026,7 @@ def gc_paused():
 
 
 def _case_input(rec: dict) -> CaseInput:
-    case_no = _text(rec, "projectNo")
+    case_no = normalise_case_no(_text(rec, "projectNo"))
     status = _text(rec, "proStatus")
     status = _STATUS_WORDS.get(status, status)
     channel = _text(rec, "applyChannel")
