@@ -20,11 +20,11 @@ from haocha.core.errors import DomainError
 from haocha.core.text import strip_invisible
 from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel
 from haocha.evaluations.levels import (
+    BAD_LEVELS,
     Level,
     UnknownLevel,
     from_gbt39046,
     from_satisfaction,
-    is_bad,
     parse_level,
 )
 from haocha.evaluations.models import DEFAULT_RATING_LEVELS, Rating, RatingFlag
@@ -106,7 +106,7 @@ def refuse(rule: str, /, details=None, **values) -> NoReturn:
 # --- what a submission says --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class EvaluatorInput:
     type: str = ""
     name: str = ""
@@ -114,7 +114,7 @@ class EvaluatorInput:
     phone: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RatingInput:
     """A submission as read at its edge (API body, form, tablet, SMS reply, import line)."""
 
@@ -368,6 +368,7 @@ def content_of(data: RatingInput, aset) -> Content:
     if aset is None:
         refuse("indicator_set_missing")
     level = data.level
+    level_value = level.value if level.__class__ is Level else Level(level).value
     levels = {}
     for code, value in (data.indicators or {}).items():
         if code not in aset.indicator_codes:
@@ -381,9 +382,9 @@ def content_of(data: RatingInput, aset) -> Content:
     overall = levels.get(aset.overall_code)
     if overall is not None and overall != level:
         refuse("overall_mismatch")
-    levels[aset.overall_code] = Level(level).value
+    levels[aset.overall_code] = level_value
     allowed = set(levels.values())
-    reasons = list(dict.fromkeys(data.reasons or ()))
+    reasons = list(dict.fromkeys(data.reasons)) if data.reasons else []
     for code in reasons:
         reason_level = aset.reason_levels.get(code)
         if reason_level is None:
@@ -393,9 +394,12 @@ def content_of(data: RatingInput, aset) -> Content:
     comment = strip_invisible(data.comment or "")
     if len(comment) > MAX_COMMENT:
         refuse("comment_too_long")
-    if not reasons and not comment and any(is_bad(v) for v in allowed):
+    if not reasons and not comment and not allowed.isdisjoint(_BAD):
         refuse("bad_rating_needs_reason")
-    return Content(levels, reasons, comment, is_bad(level))
+    return Content(levels, reasons, comment, level_value in _BAD)
+
+
+_BAD = frozenset(level.value for level in BAD_LEVELS)
 
 
 def _says_the_same(prior: PriorRating, data: RatingInput, evaluator: Person) -> bool:
@@ -460,27 +464,38 @@ def follow_up_until(first_rated_at: datetime, policy) -> datetime:
 
 # --- whole ratings -----------------------------------------------------------------------------------
 
-_EVALUATOR_FIELDS = tuple(f"evaluator_{name}" for name in Person._fields)
 WHERE_FIELDS = ("department_id", "hall_id", "window_id", "staff_id", "item_id", "region_id")
 
 
 def _fields(kind, case_id, first_id, where, content: Content, aset, channel, evaluator, rated_at) -> dict:
-    fields = dict(zip(WHERE_FIELDS, where, strict=True))
-    fields.update(zip(_EVALUATOR_FIELDS, evaluator, strict=True))
-    fields.update(
-        case_id=case_id,
-        kind=kind,
-        first_rating_id=first_id,
-        level=content.levels[aset.overall_code],
-        is_bad=content.bad,
-        indicator_levels=content.levels,
-        reason_codes=content.reasons,
-        comment=content.comment,
-        indicator_set_id=aset.indicator_set.pk,
-        channel=channel,
-        rated_at=rated_at,
-    )
-    return fields
+    department_id, hall_id, window_id, staff_id, item_id, region_id = where
+    return {
+        "case_id": case_id,
+        "kind": kind,
+        "first_rating_id": first_id,
+        "department_id": department_id,
+        "hall_id": hall_id,
+        "window_id": window_id,
+        "staff_id": staff_id,
+        "item_id": item_id,
+        "region_id": region_id,
+        "level": content.levels[aset.overall_code],
+        "is_bad": content.bad,
+        "indicator_levels": content.levels,
+        "reason_codes": content.reasons,
+        "comment": content.comment,
+        "indicator_set_id": aset.indicator_set.pk,
+        "channel": channel,
+        "evaluator_type": evaluator[0],
+        "evaluator_name": evaluator[1],
+        "evaluator_id_hash": evaluator[2],
+        "evaluator_id_masked": evaluator[3],
+        "evaluator_id_enc": evaluator[4],
+        "evaluator_phone_hash": evaluator[5],
+        "evaluator_phone_masked": evaluator[6],
+        "evaluator_phone_enc": evaluator[7],
+        "rated_at": rated_at,
+    }
 
 
 def first_rating(ctx: Context, data: RatingInput) -> dict | Replay:
