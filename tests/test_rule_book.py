@@ -199,6 +199,7 @@ BOTH_PATHS = {
 # Rules only one path can reach, each with the reason and the test that sends it through that path.
 ONE_PATH = {
     "visit_ratings_disabled": "一次一评 (no case) is not importable: test_visit_ratings_can_be_switched_off_by_policy",
+    "case_rated": "case registration (PUT, bulk, import --kind cases): tests/test_rated_cases.py",
     "default_level_not_allowed": "default ratings only: test_a_bad_default_level_in_the_database_makes_no_rating",
     "unknown_flag": "correction flags: test_flag_rules_through_the_flags_api",
     "flag_reason_required": "correction flags: test_flag_rules_through_the_flags_api",

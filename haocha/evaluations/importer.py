@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
+from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.models import Case
 from haocha.catalogue.services import CaseInput, cases_upsert
 from haocha.core import identity
@@ -412,6 +413,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     ]
     p = _Parsed()
     p.line, p.record = line, rec
+    case_no = normalise_case_no(case_no)
     if not case_no:
         if not window_code:
             rules.refuse("case_or_window_required")
@@ -801,6 +803,10 @@ class RatingImporter:
         new_id = _public_ids(len(parsed), self.native_uuid).__next__
         scope, source_id = self.scope, self.source_id
         rejects = out.rejects
+        # One context, its parts set for each record (the rules only read it).
+        ctx = rules.Context(now=now, arrival=False, policy=DEFAULT_POLICY)  # times are the legacy system's
+        windows, staff, places, policies = self.windows, self.staff, self.places, self.policies
+        first_rating, follow_up = rules.first_rating, rules.follow_up
         for p in parsed:
             data = p.data
             case = cases.get(data.case_no)
@@ -810,20 +816,18 @@ class RatingImporter:
                 aset = sets.get(channel)
                 if aset is None:
                     aset = sets[channel] = active_set(indicator_set_code(channel))
-                ctx = rules.Context(
-                    now=now,
-                    arrival=False,  # the rating arrived (in the legacy system) at its own time
-                    policy=self.policies.get(region_id) or DEFAULT_POLICY,
-                    indicator_set=aset,
-                    case=case,
-                    window=self.windows.get(data.window_code) if data.window_code else None,
-                    staff=self.staff.get(data.staff_no) if data.staff_no else None,
-                    place=self.places.get(data.region_code) if data.region_code else None,
-                    first=rated.get((case.id, rules.FIRST)) if case is not None else None,
-                    follow_up=rated.get((case.id, rules.FOLLOW_UP)) if case is not None else None,
-                    keyed=keyed.get(data.idempotency_key) if data.idempotency_key else None,
-                )
-                outcome = (rules.first_rating if p.kind == rules.FIRST else rules.follow_up)(ctx, data)
+                ctx.policy = policies.get(region_id) or DEFAULT_POLICY
+                ctx.indicator_set = aset
+                ctx.case = case
+                ctx.window = windows.get(data.window_code) if data.window_code else None
+                ctx.staff = staff.get(data.staff_no) if data.staff_no else None
+                ctx.place = places.get(data.region_code) if data.region_code else None
+                if case is not None:
+                    ctx.first, ctx.follow_up = rated.get((case.id, 1)), rated.get((case.id, 2))
+                else:
+                    ctx.first = ctx.follow_up = None
+                ctx.keyed = keyed.get(data.idempotency_key) if data.idempotency_key else None
+                outcome = (first_rating if p.kind == rules.FIRST else follow_up)(ctx, data)
             except rules.RuleError as exc:
                 rejects.append((p.line, exc.code, exc.message, p.record))
                 continue
@@ -854,20 +858,20 @@ class RatingImporter:
                 *self.extra_values,
             )
             case_id, kind, where = head[0], head[1], head[3:9]
-            prior = rules.PriorRating(
-                id=None,  # written with the batch (a 追评 of it gets the id then)
-                case_id=case_id,
-                kind=kind,
-                window_id=where[2],
-                rated_at=rated_at,
-                evaluator=rules.Person(*middle[3:]),
-                where=where,
-                level=head[9],
-                indicator_levels=levels,
-                reason_codes=reasons,
-                comment=middle[0],
-                channel=middle[2],
-                key=data.idempotency_key,
+            prior = rules.PriorRating(  # id: written with the batch (a 追评 of it gets the id then)
+                None,
+                case_id,
+                kind,
+                where[2],
+                rated_at,
+                rules.Person(*middle[3:]),
+                where,
+                head[9],
+                levels,
+                reasons,
+                middle[0],
+                middle[2],
+                data.idempotency_key,
             )
             rated[(case_id, kind)] = prior
             if data.idempotency_key:
@@ -1024,7 +1028,7 @@ def gc_paused():
 
 
 def _case_input(rec: dict) -> CaseInput:
-    case_no = _text(rec, "projectNo")
+    case_no = normalise_case_no(_text(rec, "projectNo"))
     status = _text(rec, "proStatus")
     status = _STATUS_WORDS.get(status, status)
     channel = _text(rec, "applyChannel")
