@@ -6,9 +6,10 @@ from haocha.accounts.access import actor_for_user
 from haocha.analytics.services import rollups_apply_all
 from haocha.evaluations.models import Rating
 from haocha.evaluations.services import rating_flag
+from haocha.mining.classifier import classify
 from haocha.mining.models import MinedComment, TermCount, ThemeCount
 from haocha.mining.services import mining_rebuild, mining_refresh, mining_refresh_all
-from haocha.mining.text import content_words, themes_of, tokenise
+from haocha.mining.text import content_words, tokenise
 from tests.workorder_helpers import bad_rating, staff
 
 COMPLAINTS = [
@@ -28,15 +29,42 @@ def test_dictionary_keeps_government_terms_whole():
     assert "一次性告知" in words and "的" not in words and "一样" not in words
 
 
-def test_theme_rules():
-    assert themes_of("排了两个多小时的队") == ["queue"]
-    assert "materials" in themes_of("不能一次性告知吗")
-    assert "trips" in themes_of("来回跑了三次")
-    assert "attitude" in themes_of("态度冷淡")
-    assert "system" in themes_of("系统老是登录不上")
-    assert "time_limit" in themes_of("超过承诺时限很久了")
-    assert "policy" in themes_of("办事指南和实际不一样")
-    assert themes_of("很满意") == []
+def test_dictionary_keeps_units_systems_and_documents_whole_and_merges_synonyms():
+    for term, text in (
+        ("人社局", "去人社局问了"),
+        ("叫号机", "叫号机坏了"),
+        ("号贩子", "门口有号贩子"),
+        ("渝快办", "渝快办登录不上"),
+        ("不动产登记中心", "不动产登记中心要求先缴税"),
+    ):
+        assert term in tokenise(text), term
+    words = content_words("社保卡办了一个月，社保局说社保系统无法办理，只能等")
+    assert words.count("社保") == 3
+    assert not {"办理", "无法", "只能", "工作人员", "业务", "大厅"} & set(
+        content_words("工作人员说业务在大厅无法办理只能等")
+    )
+
+
+def main(text, reasons=()):
+    return classify(text, reasons, fallback=False).main
+
+
+def test_classifier_reads_like_a_person():
+    # a bare 咨询 decides nothing: the phone line, staff on their phones, parking, the app
+    assert main("想咨询一下，窗口的工作人员都在看手机，没人理我") == "discipline"
+    assert main("来咨询业务的，停车场没位置，绕了好几圈") == "parking"
+    assert main("拨打社保卡服务热线连续一个月均提示'正在通话中'，无法咨询") == "phone"
+    assert main("等了半年还没拿到新卡") == "slow"
+    assert classify("退休职工跑上百公里，来回3次拿不到卡", fallback=False).themes
+    assert set(classify("退休职工跑上百公里，来回3次拿不到卡", fallback=False).themes) >= {"trips"}
+    # praise mixed in is not a complaint
+    assert classify("工作人员态度很好，就是等了两个小时", fallback=False).themes == ("queue",)
+    # the reasons the citizen ticked are evidence
+    ticked = classify("不满意", ["等候时间过长", "服务态度差"], fallback=False)
+    assert set(ticked.themes) == {"queue", "attitude"} and ticked.source == "reasons"
+    assert classify("很满意", fallback=False).themes == ()
+    # a suggestion first, the problem behind it after
+    assert classify("建议多开几个窗口，每次都要排很久", fallback=False).themes[:2] == ("suggest", "queue")
 
 
 def test_mined_comments_are_stored_without_personal_data_and_say_so(cast):
@@ -121,9 +149,9 @@ def test_fragment_lists_themes_in_scope(cast):
     html = r.content.decode()
     assert (
         'id="mining-themes"' in html
-        and "排队等待" in html
+        and "排队时间长/取号难" in html
         and "一次性告知" in html
-        and 'class="spark"' in html
+        and 'class="trend"' in html
     )
     assert "13912345678" not in html and "张伟" not in html
     whole = staff(cast.handler_a).get("/mining/themes/?start=2020-01-01&end=2022-12-31")
