@@ -174,3 +174,132 @@ def test_fragment_refuses_outsiders_and_bad_input(cast):
     assert staff(cast.supervisor).get("/mining/themes/", {"department": "x"}).status_code == 422
     anonymous = Client().get("/mining/themes/")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+MIXED = [
+    "排了两个多小时的队，态度还很差",  # queue, attitude
+    "电话一直占线，打了一上午",  # phone
+    "停车场没车位，排队又排了一个钟头",  # parking, queue
+    "排队排到中午",  # queue
+    "不满意",  # no theme
+]
+
+
+def _mined(cast):
+    for i, text in enumerate(MIXED):
+        bad_rating(cast, f"MX-{i}", seq=i, comment=text)
+    mining_refresh_all()
+
+
+def test_counts_are_of_comments_and_the_unthemed_are_shown(cast):
+    _mined(cast)
+    html = staff(cast.supervisor).get("/mining/themes/").content.decode()
+    assert '<b class="total">5</b>' in html and '<b class="themed">4</b>' in html
+    assert "theme=-" in html and "“不满意”" in html  # the unthemed count links to them, with a sample
+    rows = {r.theme: (r.n, r.n_main) for r in ThemeCount.objects.all()}
+    assert rows == {"queue": (3, 2), "attitude": (1, 0), "phone": (1, 1), "parking": (1, 1)}
+
+
+def test_click_through_lists_a_themes_comments_for_a_unit(cast):
+    _mined(cast)
+    client = staff(cast.supervisor)
+    r = client.get("/mining/comments/", {"theme": "queue", "department": cast.dept_a.pk})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert '<b class="count">3</b>' in html and "电话一直占线" not in html
+    assert "不满意" in html and ("待核实" in html or "待签收" in html)  # the rating level, the order status
+    unthemed = client.get("/mining/comments/", {"theme": "-"}).content.decode()
+    assert '<b class="count">1</b>' in unthemed and "“不满意”" in unthemed
+    assert client.get("/mining/comments/", {"theme": "nope"}).status_code == 422
+    assert client.get("/mining/comments/", {"theme": "queue", "offset": "x"}).status_code == 422
+    assert (
+        staff(cast.handler_b)
+        .get("/mining/comments/", {"theme": "queue", "department": cast.dept_a.pk})
+        .status_code
+        == 404
+    )
+    outside = staff(cast.handler_b).get("/mining/comments/", {"theme": "queue"}).content.decode()
+    assert "排队排到中午" not in outside  # another department's comments stay out of scope
+
+
+def test_excel_export_for_the_monthly_notice(cast):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    bad_rating(cast, "MX-F", seq=1, comment='=HYPERLINK("x") 排了两个小时的队')
+    mining_refresh_all()
+    r = staff(cast.supervisor).get("/mining/export.xlsx")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(BytesIO(r.content))
+    assert wb.sheetnames == ["概况", "主题", "典型评价", "按部门", "按事项", "关键词"]
+    themes = [row for row in wb["主题"].iter_rows(min_row=2, values_only=True)]
+    assert themes[0][:3] == ("排队时间长/取号难", 1, 1)
+    example = wb["典型评价"]["B2"]
+    assert example.value.startswith("=HYPERLINK") and example.data_type == "s"
+
+
+def test_a_region_adds_its_own_theme(cast):
+    from django.core.exceptions import ValidationError
+
+    from haocha.mining.models import RegionTheme
+
+    theme = RegionTheme.objects.create(
+        region=cast.city, name="充电桩", definition="新能源车充电设施问题", phrases="充电桩…(坏|不能用|没有)"
+    )
+    bad_rating(cast, "MX-R", seq=1, comment="停车场的充电桩全是坏的")
+    mining_refresh_all()
+    assert MinedComment.objects.get().themes.split(",")[0] in {theme.code, "parking"}
+    assert theme.code in MinedComment.objects.get().themes.split(",")
+    html = staff(cast.supervisor).get("/mining/themes/").content.decode()
+    assert "充电桩" in html
+    bad = RegionTheme(region=cast.city, name="坏", definition="x", phrases="(未闭合")
+    try:
+        bad.full_clean()
+        raise AssertionError("an invalid phrase was accepted")
+    except ValidationError as exc:
+        assert "识别短语" in str(exc)
+
+
+def test_classify_command_reads_json_lines(capsys, monkeypatch, db):
+    import io
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    lines = [
+        {"text": "拨打热线连续一个月均提示正在通话中"},
+        {"text": "不满意", "reasons": ["OF402"]},
+        {"text": "很满意", "channel": "sms"},
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x, ensure_ascii=False) for x in lines)))
+    call_command("mining", "classify", "--no-embedding")
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert out[0]["themes"] == ["咨询电话打不通"] and out[0]["confidence"] > 0.5
+    assert out[1]["themes"] == ["排队时间长/取号难"]  # the reason's code, read as its text
+    assert out[2] == {"themes": [], "confidence": 0.0}
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"txt": 1}\n'))
+    try:
+        call_command("mining", "classify", "--no-embedding")
+        raise AssertionError("a line without text was accepted")
+    except CommandError as exc:
+        assert "第 1 行" in str(exc)
+
+
+def test_replies_that_miss_the_complaints_theme_are_flagged(cast):
+    from haocha.workorders.models import WorkOrder
+
+    queue = bad_rating(cast, "MQ-1", seq=1, comment="排了两个多小时的队")
+    phone = bad_rating(cast, "MQ-2", seq=2, comment="热线电话一直占线，打不通")
+    bad_rating(cast, "MQ-3", seq=3, comment="窗口让我来回跑了三次")  # still open: not judged
+    mining_refresh_all()
+    # closed orders with their replies (the workbench flow is tested in test_workorders_flow)
+    WorkOrder.objects.filter(pk=queue.pk).update(status="closed", result="已增开两个窗口分流高峰时段的群众")
+    WorkOrder.objects.filter(pk=phone.pk).update(status="closed", result="已向群众解释相关政策，群众表示理解")
+    r = staff(cast.supervisor).get("/mining/replies/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert '<b class="closed">2</b>' in html and '<b class="flagged">1</b>' in html
+    assert phone.number in html and queue.number not in html
+    assert "咨询电话打不通" in html and cast.dept_a.name in html
+    assert staff(cast.outsider).get("/mining/replies/", {"department": cast.dept_a.pk}).status_code == 404

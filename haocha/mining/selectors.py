@@ -239,3 +239,68 @@ def is_publishable_term(term: str) -> bool:
     """A keyword or phrase (a·b) that is no personal data: counted before the anonymiser knew a handle
     such as wangyj or a name, a term would otherwise stay in the tables until `haocha mining refresh --full`."""
     return not any(anonymise(part).masked for part in term.split("·"))
+
+
+def reply_addresses(reply: str, theme_code: str) -> bool:
+    """Whether a department's reply deals with a theme: it uses the theme's reply words (增开窗口 for queuing,
+    批评教育 for attitude…) or the classifier finds the theme in it."""
+    theme = THEME_BY_CODE.get(theme_code)
+    if theme is None:  # a region's own theme has no reply words: judged by the classifier alone
+        return False
+    return any(term in reply for term in theme.reply_terms)
+
+
+def reply_check(*, period: Period, scope: Scope, limit: int = 50) -> dict:
+    """The handling-quality check: for each closed 差评 order of the period, is the reply (处理结果 and 整改措施)
+    about the complaint's themes? The replies that address none of them are flagged for review, with the
+    figures per department."""
+    from haocha.mining.classifier import classify_many
+
+    months = period.months()
+    comments = {
+        c.rating_id: c for c in scope.filter(MinedComment.objects.filter(month__in=months).exclude(themes=""))
+    }
+    orders = list(
+        WorkOrder.objects.filter(rating_id__in=list(comments), status="closed")
+        .order_by("-closed_at", "-pk")
+        .values("rating_id", "number", "department_id", "result", "measures")
+    )
+    replies = [f"{o['result']}\n{o['measures']}" for o in orders]
+    found = classify_many([(r, ()) for r in replies], fallback=False)
+    names = theme_names()
+    department_names = dict(
+        Organisation.objects.filter(pk__in={o["department_id"] for o in orders}).values_list("pk", "name")
+    )
+    per_department: dict = {}
+    flagged = []
+    for o, reply, reply_result in zip(orders, replies, found, strict=True):
+        c = comments[o["rating_id"]]
+        complaint = [t for t in c.themes.split(",") if t]
+        addressed = [t for t in complaint if t in reply_result.themes or reply_addresses(reply, t)]
+        figures = per_department.setdefault(
+            o["department_id"],
+            {"name": department_names.get(o["department_id"], ""), "closed": 0, "flagged": 0},
+        )
+        figures["closed"] += 1
+        if not addressed:
+            figures["flagged"] += 1
+            if len(flagged) < limit:
+                flagged.append(
+                    {
+                        "number": o["number"],
+                        "department": figures["name"],
+                        "comment": c,
+                        "themes": [names.get(t, t) for t in complaint],
+                        "reply": anonymise(o["result"]).text,
+                        "measures": anonymise(o["measures"]).text,
+                    }
+                )
+    departments = sorted(per_department.values(), key=lambda d: (-d["flagged"], d["name"]))
+    for d in departments:
+        d["share"] = d["flagged"] / d["closed"] if d["closed"] else 0.0
+    return {
+        "closed": len(orders),
+        "flagged_total": sum(d["flagged"] for d in departments),
+        "departments": departments,
+        "flagged": flagged,
+    }

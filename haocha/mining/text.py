@@ -69,6 +69,10 @@ def stop_words() -> frozenset:
     return frozenset(w.strip() for w in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines() if w.strip())
 
 
+# counts and times of day (三次, 一个, 两个多, 一上午) say nothing on their own
+_NUMERAL = re.compile(
+    r"^[一二两三四五六七八九十几百千半多好每整]+[个次趟回遍天周月年号点分岁份样张多]*$|^[一整]?[上下中]午$|^[今明昨前后]天$"
+)
 _CONTENT = re.compile(r"^[\u4e00-\u9fff]{2,}$|^[A-Za-z]{2,}$")
 
 
@@ -84,7 +88,7 @@ def content_words(text: str) -> list[str]:
     words = []
     for t in tokenise(text):
         t = SYNONYMS.get(t, t)
-        if _CONTENT.match(t) and t not in stops and "某" not in t and "＊" not in t:
+        if _CONTENT.match(t) and not _NUMERAL.match(t) and t not in stops and "某" not in t and "＊" not in t:
             words.append(t)
     return words
 

@@ -13,7 +13,14 @@ from haocha.analytics.models import Dim
 from haocha.analytics.selectors import Period, members_in_scope
 from haocha.catalogue.models import ServiceItem
 from haocha.core.errors import Forbidden, InvalidInput, NotFound
-from haocha.mining.selectors import UNTHEMED, Scope, counts_by_unit, theme_comments, themes_summary
+from haocha.mining.selectors import (
+    UNTHEMED,
+    Scope,
+    counts_by_unit,
+    reply_check,
+    theme_comments,
+    themes_summary,
+)
 from haocha.mining.taxonomy import THEMES
 from haocha.mining.themes import theme_names
 from haocha.organisations.models import Organisation
@@ -189,3 +196,15 @@ def export_xlsx(request):
     name = f"mining-{f['period'].start:%Y%m%d}-{f['period'].end:%Y%m%d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@page_view("mining")
+def replies_page(request):
+    """处置质量核查: closed 差评 orders whose reply does not address the complaint's themes, per department."""
+    f = _filters(request)
+    context = {
+        **f,
+        "check": reply_check(period=f["period"], scope=f["scope"]),
+        "back": _query_string(f["query"]),
+    }
+    return render(request, "mining/replies.html", context)
