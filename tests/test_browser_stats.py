@@ -34,7 +34,9 @@ def test_the_dashboard_draws_its_charts_and_drills_down(live_server):
     rollups_apply_all()
     mining_refresh_all()
     with browser_page(1280, 900) as page:
-        login(page, live_server.url, "supervisor", PASSWORD, next_url="/stats/")
+        today = date.today()  # these ratings are today's: this month, not the last full one the page opens on
+        this_month = f"/stats/%3Fperiod=month%26year={today.year}%26month={today.month}"
+        login(page, live_server.url, "supervisor", PASSWORD, next_url=this_month)
         page.wait_for_selector("#chart-trend canvas")
         for chart in ("#chart-levels", "#chart-channels"):
             assert page.locator(f"{chart} canvas").count() == 1
@@ -71,7 +73,8 @@ def test_the_rankings_page_draws_the_ranking(live_server):
     for i, window in enumerate([cast.window_a, cast.window_b]):
         month_rows(Dim.WINDOW, window.pk, today.year, today.month, vs=40 - i * 5, s=5, d=i * 3)
     with browser_page(1280, 900) as page:
-        login(page, live_server.url, "supervisor", PASSWORD, next_url="/stats/rankings/?dim=window")
+        this_month = f"/stats/rankings/%3Fdim=window%26year={today.year}%26month={today.month}"
+        login(page, live_server.url, "supervisor", PASSWORD, next_url=this_month)
         page.wait_for_selector("#chart-ranking canvas")
         assert page.locator("#ranked tbody tr").count() == 2
         assert "不参加排名" in page.locator("#rank-rule").inner_text()

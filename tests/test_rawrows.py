@@ -7,7 +7,7 @@ import pytest
 
 from haocha.accounts.access import Actor
 from haocha.catalogue.models import Case
-from haocha.catalogue.selectors import get_case_for_actor, get_case_for_rating
+from haocha.catalogue.selectors import find_case_for_rating, get_case_for_actor
 from haocha.core.rawrows import insert_new
 from haocha.evaluations.levels import Level
 from haocha.evaluations.models import IndicatorSet, Rating
@@ -75,7 +75,7 @@ def test_case_for_rating_reads_what_the_orm_reads():
     cast = build_cast()
     finished_case(cast, "RAW-1", window=cast.window_a)
     actor = Actor(label="测试", all_access=True)
-    fast = get_case_for_rating(actor, "RAW-1")
+    fast = find_case_for_rating(actor, "RAW-1")
     slow = get_case_for_actor(actor, "RAW-1")
     for field in Case._meta.concrete_fields:
         assert getattr(fast, field.attname) == getattr(slow, field.attname), field.name

@@ -26,6 +26,7 @@ from haocha.analytics.params import (
     parse_year_month,
     region_in_scope,
 )
+from haocha.analytics.periods import last_full_month, last_full_quarter, period_state
 from haocha.core.errors import Forbidden, InvalidInput
 from haocha.evaluations.channels import Channel
 from haocha.organisations.models import Organisation, Region, Staff, Window
@@ -88,11 +89,15 @@ class Filters:
 
 
 def _period_from(get) -> tuple[str, int, int, int, sel.Period]:
+    """The period asked for; what is not given defaults to the last full month (or quarter), so the page
+    opens on figures that no longer change, not on the first days of a new month."""
     today = timezone.localdate()
     kind = get.get("period") or "month"
-    year = _int(get.get("year"), "year") or today.year
-    month = _int(get.get("month"), "month") or today.month
-    quarter = _int(get.get("quarter"), "quarter") or (today.month - 1) // 3 + 1
+    last = last_full_month(today)
+    q_year, q_last = last_full_quarter(today)
+    year = _int(get.get("year"), "year") or (q_year if kind == "quarter" else last.year)
+    month = _int(get.get("month"), "month") or last.month
+    quarter = _int(get.get("quarter"), "quarter") or q_last
     if kind == "month":
         period = parse_year_month(year, month)
     elif kind == "quarter":
@@ -341,6 +346,7 @@ def dashboard(request):
             }
         ),
         "definitions": _definitions("n", "bad", *RATIOS, "n_follow"),
+        "period_state": period_state(f.period, timezone.localdate(), f.kind),
         "reset_url": f.url(region=None, department=None, hall=None, window=None),
         "up_url": _up_url(f, focus),
         "ratings_url": ratings_link(f, window=focus.member) if focus.dim == Dim.WINDOW else None,
@@ -378,20 +384,28 @@ RANK_TABS = [
 def rankings(request):
     actor = actor_for_user(request.user)
     today = timezone.localdate()
-    dim_key = request.GET.get("dim") or "window"
-    dim = parse_dim(dim_key, tuple(k for k, _ in RANK_TABS))
-    year = _int(request.GET.get("year"), "year") or today.year
+    last = last_full_month(today)  # opens on the last full month, as the dashboard
+    year = _int(request.GET.get("year"), "year") or last.year
     scope = request.GET.get("scope") or "month"
     if scope not in ("month", "year"):
         raise InvalidInput("排名周期须为 月 或 年", code="invalid_period")
-    month = (_int(request.GET.get("month"), "month") or today.month) if scope == "month" else None
+    month = (_int(request.GET.get("month"), "month") or last.month) if scope == "month" else None
     period = parse_year_month(year, month)
     region = region_in_scope(actor, request.GET.get("region"))
     weights, min_sample, prior_weight = sel.policy_for(actor, region)
-    members = sel.members_in_scope(actor, dim, region=region)
-    rk = sel.ranking(
-        dim, period, members=members, weights=weights, min_sample=min_sample, prior_weight=prior_weight
-    )
+
+    def rank(dim):
+        members = sel.members_in_scope(actor, dim, region=region)
+        return sel.ranking(
+            dim, period, members=members, weights=weights, min_sample=min_sample, prior_weight=prior_weight
+        )
+
+    if request.GET.get("dim"):
+        dim_key = request.GET["dim"]
+        dim = parse_dim(dim_key, tuple(k for k, _ in RANK_TABS))
+        rk = rank(dim)
+    else:
+        dim_key, dim, rk = _first_tab_with_data(rank)
     context = {
         "dim_key": dim_key,
         "dim_name": dict(RANK_TABS)[dim_key],
@@ -406,7 +420,9 @@ def rankings(request):
         "months": range(1, 13),
         "years": range(today.year - 4, today.year + 1),
         "chart_data": _ranking_chart(rk),
-        "definitions": _definitions("n", "score", "bad_rate", "smoothed"),
+        "ranked_empty": _why_none_ranked(rk, UNIT_NOUNS[dim_key]),
+        "definitions": _definitions("n", "score", "smoothed", "bad", "bad_rate", "good_rate", "rectify_rate"),
+        "period_state": period_state(period, today, scope),
         "export": dim_key in EXPORT_DIMS,
         "export_url": "/stats/export/?"
         + urlencode(
@@ -428,7 +444,7 @@ def rankings(request):
             )
         )
         window_members = sel.members_in_scope(actor, Dim.WINDOW, region=region)
-        candidates, _, before = sel.interview_candidates(
+        candidates, this, before = sel.interview_candidates(
             Dim.WINDOW,
             year,
             month,
@@ -437,9 +453,13 @@ def rankings(request):
             min_sample=min_sample,
             prior_weight=prior_weight,
         )
+        stars = sel.service_stars(staff_rk)
         context.update(
-            stars=sel.service_stars(staff_rk),
+            stars=stars,
+            stars_empty=_why_no_stars(staff_rk),
             able=sel.able_hands(staff_rk),
+            able_empty=_why_none_ranked(staff_rk, UNIT_NOUNS["staff"]),
+            candidates_empty=_why_no_candidates(this, before),
             star_rule=sel.STAR_RULE,
             able_rule=sel.ABLE_RULE,
             candidates=candidates,
@@ -448,6 +468,59 @@ def rankings(request):
         )
     template = "analytics/rankings.html"
     return render(request, template, context)
+
+
+# (measure word, unit) of each ranking, for the sentences that explain an empty table
+UNIT_NOUNS = {
+    "department": ("个", "部门"),
+    "hall": ("个", "政务大厅"),
+    "window": ("个", "窗口"),
+    "staff": ("名", "工作人员"),
+    "item": ("个", "事项"),
+}
+
+
+def _first_tab_with_data(rank) -> tuple[str, int, sel.Ranking]:
+    """The tab the page opens on: the first whose ranking has ranked units this period, else the first with
+    any ratings, else the first tab."""
+    seen = []
+    for key, _ in RANK_TABS:
+        dim = parse_dim(key, (key,))
+        rk = rank(dim)
+        if rk.ranked:
+            return key, dim, rk
+        seen.append((key, dim, rk))
+    return next((row for row in seen if row[2].insufficient), seen[0])
+
+
+def _why_none_ranked(rk: sel.Ranking, noun: tuple[str, str]) -> str:
+    """Why a ranking has nobody in it, in words: no ratings, or none with the minimum sample."""
+    if rk.ranked:
+        return ""
+    measure, unit = noun
+    if rk.insufficient:
+        most = max(r.figures.n for r in rk.insufficient)
+        return (
+            f"本期有 {len(rk.insufficient)} {measure}{unit}有评价，但评价数都少于最少评价数 {rk.min_sample} 条"
+            f"（最多的 {most} 条），不参加排名，列在“样本不足”中（最少评价数见管理后台“评分与排名规则”）"
+        )
+    extra = "（评价未注明工作人员的不计入工作人员排名）" if noun == UNIT_NOUNS["staff"] else ""
+    return f"本期没有{unit}的评价{extra}"
+
+
+def _why_no_stars(staff_rk: sel.Ranking) -> str:
+    if not staff_rk.ranked:
+        return _why_none_ranked(staff_rk, UNIT_NOUNS["staff"])
+    return f"参加排名的 {len(staff_rk.ranked)} 名工作人员本期都有差评"
+
+
+def _why_no_candidates(this: sel.Ranking, before: sel.Ranking) -> str:
+    if not this.ranked:
+        return f"本月没有参加排名的窗口：{_why_none_ranked(this, UNIT_NOUNS['window'])}"
+    if not before.ranked:
+        start = before.period.start
+        return f"{start.year}年{start.month}月没有参加排名的窗口，无法判断是否连续两个月排名靠后"
+    return f"没有连续两个月都排在后 {int(sel.BOTTOM_SHARE * 100)}% 的窗口"
 
 
 def _ranking_chart(rk: sel.Ranking) -> dict:

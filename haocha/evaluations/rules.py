@@ -64,7 +64,6 @@ RULES: dict[str, tuple[int, str]] = {
     "already_followed_up": (409, "该办件已追评，每笔办件只能追评一次"),
     "no_first_rating": (409, "该办件尚无首次评价，不能追评"),
     # times
-    "naive_datetime": (422, "评价时间须带时区"),
     "invalid_time": (422, "评价时间不合理（早于2000年）"),
     "rated_at_in_future": (422, "评价时间晚于当前时间"),
     "case_not_finished": (409, "办件尚未办结，办结后方可评价"),
@@ -340,9 +339,7 @@ def rating_time(rated_at: datetime | None, now: datetime) -> datetime:
     """When the rating was given: as sent, or the time it arrives."""
     if rated_at is None:
         return now
-    if rated_at.tzinfo is None or rated_at.utcoffset() is None:
-        refuse("naive_datetime")
-    if rated_at < EARLIEST:
+    if rated_at < EARLIEST:  # (every edge reads a time without an offset as Beijing time)
         refuse("invalid_time")
     if rated_at > now + CLOCK_SKEW:
         refuse("rated_at_in_future")

@@ -69,7 +69,7 @@
       var option = build(JSON.parse(source.textContent));
       var old = echarts.getInstanceByDom(el);
       if (old) old.dispose();
-      if (!option) { empty(el); return; }
+      if (!option) { empty(el, el.dataset.empty); return; }
       el.classList.remove("empty");
       echarts.init(el).setOption(option);
     });
