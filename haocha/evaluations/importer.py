@@ -920,7 +920,8 @@ class RatingImporter:
 
     def _write(self, cursor, rows: list[tuple]) -> None:
         if self.use_copy:
-            with cursor.cursor.copy(self.sql_copy) as copy:
+            # the raw cursor's errors as Django's (IntegrityError: a rating stored meanwhile, see run_batch)
+            with cursor.db.wrap_database_errors, cursor.cursor.copy(self.sql_copy) as copy:
                 for row in rows:
                     copy.write_row(row)
         elif self.vendor == "sqlite":
