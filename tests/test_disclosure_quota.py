@@ -107,3 +107,36 @@ def test_every_look_needs_a_purpose(cast):
     r = reveal(operator, rating, purpose="回" * 201)
     assert r.status_code == 422
     assert not AuditLog.objects.filter(action="identity_read").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_looks_cannot_pass_the_quota_together():
+    """Twelve reveals by one operator at the same moment with a quota of 3: exactly three are answered."""
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import build_cast
+
+    cast = build_cast()
+    DisclosurePolicy.objects.create(region=cast.city, daily_limit=3)
+    rating = bad(cast, "DQ-X", seq=1)
+    n = 12
+    barrier = threading.Barrier(n)
+    codes = [None] * n
+
+    def look(i):
+        try:
+            client = session(cast.operator)
+            barrier.wait(timeout=30)
+            codes[i] = reveal(client, rating, purpose=f"并发回访{i}").status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=look, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(codes) == [200] * 3 + [429] * (n - 3), codes
+    assert AuditLog.objects.filter(action="identity_read").count() == 3
