@@ -2,6 +2,7 @@ import contextlib
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from haocha.accounts.access import clear_actor_cache
 from haocha.evaluations.policy import clear_set_cache
@@ -9,6 +10,12 @@ from haocha.organisations.policies import clear_policy_cache
 from haocha.workcalendar.statutory import statutory_holidays
 from haocha.workorders.notifications import clear_recipient_cache
 from tests.factories import build_cast
+
+# `make mutation` runs the selected tests once per mutant: fewer generated examples there (a mutant that
+# survives 25 examples is reported, and the full suite still runs the default 100).
+hypothesis_settings.register_profile("mutation", max_examples=25, deadline=None)
+if os.environ.get("HAOCHA_TEST_DATABASE"):
+    hypothesis_settings.load_profile("mutation")
 
 
 @pytest.fixture(autouse=True)

@@ -26,8 +26,8 @@ def test_notice_and_themes_for_a_supervisor(live_server):
         page.wait_for_load_state()
         assert "已于" in page.locator("#notice").inner_text()
         page.goto(f"{live_server.url}/mining/")
-        page.wait_for_selector("#mining-themes .spark canvas")
-        assert "排队等待" in page.locator("#mining-themes").inner_text()
+        page.wait_for_selector("#mining-themes .trend canvas")
+        assert "排队时间长/取号难" in page.locator("#mining-themes").inner_text()
         screenshot(page, "mining-themes")
         assert page.js_errors == []
 

@@ -83,8 +83,8 @@ def test_the_closed_loop_in_the_browser(live_server):
         citizen.wait_for_selector("#callback-form")
         assert "13812345678" not in citizen.content()  # no personal data on the citizen page
         screenshot(citizen, "wo-5-citizen-callback")
-        citizen.select_option("select[name=solved]", "1")
-        citizen.select_option("select[name=satisfaction]", "satisfied")
+        citizen.check("input[name=solved][value='1']")
+        citizen.check("input[name=satisfaction][value=satisfied]")
         citizen.fill("textarea[name=comment]", "处理及时，谢谢")
         citizen.click("#callback-form button")
         citizen.wait_for_selector("#thanks")
@@ -103,3 +103,80 @@ def test_the_closed_loop_in_the_browser(live_server):
         screenshot(supervisor, "wo-8-supervisor-board")
         assert operator.js_errors == [] and supervisor.js_errors == [] and citizen.js_errors == []
     assert WorkOrder.objects.get().status == Status.CLOSED
+
+
+def _reported_order(cast, case_no):
+    from tests.workorder_helpers import act, bad_rating, refresh
+
+    order = bad_rating(cast, case_no)
+    assert (
+        act(cast.operator, order, "verify", complexity="simple", department=cast.dept_a.pk).status_code == 302
+    )
+    assert act(cast.handler_a, order, "accept").status_code == 302
+    assert (
+        act(cast.handler_a, order, "contact", method="phone", outcome="已联系", reached="1").status_code
+        == 302
+    )
+    assert act(cast.handler_a, order, "feedback", result="已整改").status_code == 302
+    return refresh(order)
+
+
+def test_a_tap_on_submit_alone_records_no_callback(live_server):
+    """Issue 13.15: the 回访 forms start unanswered; tapping 提交 (or 登记回访) records nothing — the browser asks
+    for the answers, and with the browser's check removed the server refuses and says what is missing."""
+    from haocha.workorders.citizen import citizen_link_token
+    from tests.workorder_helpers import refresh
+
+    cast = build_cast()
+    by_link = _reported_order(cast, "BRW-CB-1")
+    by_phone = _reported_order(cast, "BRW-CB-2")
+    base = live_server.url
+    with chromium() as browser:
+        citizen = new_page(browser, 360, 640)
+        citizen.goto(f"{base}/c/{citizen_link_token(by_link)}/")
+        citizen.wait_for_selector("#callback-form")
+        assert citizen.locator("#callback-form input[type=radio]:checked").count() == 0
+        screenshot(citizen, "wo-callback-unanswered-phone")
+        citizen.click("#callback-form button[type=submit]")
+        citizen.wait_for_timeout(300)
+        assert citizen.locator("#thanks").count() == 0
+        assert citizen.evaluate("document.querySelector('input[name=solved]').validity.valueMissing")
+        assert refresh(by_link).status == Status.PENDING_CALLBACK
+        # without the browser's check the server refuses, and keeps the answer given
+        citizen.check("input[name=solved][value='0']")
+        citizen.evaluate(
+            "document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))"
+        )
+        citizen.click("#callback-form button[type=submit]")
+        citizen.wait_for_selector(".error[role=alert]")
+        assert "请选择对处理情况是否满意" in citizen.locator(".error[role=alert]").inner_text()
+        assert citizen.is_checked("input[name=solved][value='0']")
+        assert refresh(by_link).status == Status.PENDING_CALLBACK and not refresh(by_link).callback_token_used
+        screenshot(citizen, "wo-callback-refused-phone")
+        citizen.check("input[name=satisfaction][value=dissatisfied]")
+        citizen.click("#callback-form button[type=submit]")
+        citizen.wait_for_selector("#thanks")
+        assert refresh(by_link).status == Status.HANDLING  # 未解决: back to the department
+
+        operator = new_page(browser, 1440, 900)
+        login(operator, base, "operator", PASSWORD, f"/workorders/{by_phone.number}/")
+        operator.wait_for_selector("#form-callback")
+        assert operator.locator("#form-callback input[type=radio]:checked").count() == 0
+        operator.click("#form-callback button[type=submit]")
+        operator.wait_for_timeout(300)
+        assert operator.locator("#action-error").count() == 0
+        assert refresh(by_phone).status == Status.PENDING_CALLBACK
+        operator.evaluate(
+            "document.querySelectorAll('#form-callback [required]').forEach(e => e.removeAttribute('required'))"
+        )
+        operator.click("#form-callback button[type=submit]")
+        operator.wait_for_selector("#action-error")
+        assert "请选择问题是否已解决" in operator.locator("#action-error").inner_text()
+        assert refresh(by_phone).status == Status.PENDING_CALLBACK
+        screenshot(operator, "wo-callback-refused-desk")
+        operator.check("#form-callback input[name=solved][value='1']")
+        operator.check("#form-callback input[name=satisfaction][value=satisfied]")
+        operator.click("#form-callback button[type=submit]")
+        operator.wait_for_selector("#order-status:has-text('已办结')")
+        assert citizen.js_errors == [] and operator.js_errors == []
+    assert refresh(by_phone).status == Status.CLOSED

@@ -21,7 +21,7 @@ def old_case(cast, case_no, days, **kw):
 @pytest.mark.django_db
 def test_off_by_default_and_in_changsha(cast):
     old_case(cast, "DEF-0001", 30)
-    assert default_ratings_sweep() == {"created": 0, "skipped": 0}
+    assert default_ratings_sweep() == {"created": 0, "skipped": 0, "refused": 0}
     RatingPolicy.objects.create(region=cast.city)  # Changsha's rules: default ratings not enabled
     assert default_ratings_sweep()["created"] == 0
     assert not Rating.objects.exists()
@@ -40,7 +40,7 @@ def test_a_policy_applies_the_default_after_n_days_once(cast, api_for):
     rated = old_case(cast, "DEF-0012", 9, seq=12)
     r = api_for(cast.key_a).post("/ratings", {"case_no": "DEF-0012", "channel": "pc", "level": "satisfied"})
     assert r.status_code == 201
-    assert default_ratings_sweep() == {"created": 1, "skipped": 0}
+    assert default_ratings_sweep() == {"created": 1, "skipped": 0, "refused": 0}
     rating = Rating.objects.get(case=due)
     assert (rating.channel, rating.is_default, rating.level, rating.is_bad) == (
         "default",
@@ -52,7 +52,7 @@ def test_a_policy_applies_the_default_after_n_days_once(cast, api_for):
     assert rating.indicator_levels == {"overall": "basically_satisfied"}
     assert rating.evaluator_phone_masked == "138****5678"
     assert Rating.objects.get(case=rated).channel == "pc"  # never for a rated case
-    assert default_ratings_sweep() == {"created": 0, "skipped": 0}  # idempotent
+    assert default_ratings_sweep() == {"created": 0, "skipped": 0, "refused": 0}  # idempotent
     body = api_for(cast.key_a).get("/ratings", case_no="DEF-0010").json()
     assert body[0]["is_default"] is True and body[0]["channel_code"] == ""
 

@@ -1,5 +1,6 @@
 """Identity numbers and phones: validated, matched by keyed hash, masked, encrypted."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,3 +43,18 @@ def test_identity_is_hashed_masked_and_encrypted_never_in_clear():
     assert identity.decrypt(ident.id_enc) == "430102198503120018"
     assert identity.decrypt(ident.phone_enc) == "13812345678"
     assert identity.Identity(id_number="430102198503120018").id_hash == ident.id_hash
+
+
+@pytest.mark.parametrize("key", ["short-key", "k" * 64, "a much longer identity key " * 5])
+def test_the_keyed_hash_is_hmac_sha256_under_any_key(settings, key):
+    import hashlib
+    import hmac
+
+    from haocha.core.identity import keyed_hash
+
+    settings.IDENTITY_HASH_KEY = key
+    for kind, value in (("id", "430102198503120016"), ("phone", "13912345678"), ("id", "X"), ("phone", "")):
+        expected = (
+            hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest() if value else ""
+        )
+        assert keyed_hash(kind, value) == expected

@@ -206,7 +206,7 @@ def test_jsonl_ratings_with_submission_ids_arrays_and_iso_times(cast, tmp_path):
             "assessNumber": 2,
             "submissionId": "old-1",
         },
-        {"projectNo": "JL-1", "pf": "1", "satisfaction": 5, "assessTime": "19991231T235959"},
+        {"projectNo": "JL-3", "pf": "1", "satisfaction": 5, "assessTime": "19991231T235959"},
     ]
     path = write_jsonl(tmp_path / "ratings.jsonl", lines)
     summary = import_ratings(path, client=cast.client_city)

@@ -135,8 +135,8 @@ def bulk_upsert(request, payload: BulkIn):
 def upsert_case(request, case_no: str, payload: CaseIn):
     [result] = cases_upsert(actor=request.auth, records=[to_input(case_no, payload)])
     if result.status == "rejected":
-        status = 404 if result.code.endswith("_not_found") else 403 if "scope" in result.code else 422
-        raise DomainError(result.message, code=result.code, status=status)
+        status = result.http_status or 422
+        raise DomainError(result.message, code=result.code, status=status, details=result.details)
     return Status(
         201 if result.status == "created" else 200, case_out(get_case_for_actor(request.auth, case_no))
     )

@@ -3,6 +3,7 @@
 from django.db import connection
 
 from haocha.accounts.access import Actor
+from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.models import Case
 from haocha.core.errors import NotFound
 from haocha.core.rawrows import fetch_row
@@ -16,7 +17,9 @@ def case_visible_to(actor: Actor, case: Case) -> bool:
 def find_case_for_actor(actor: Actor, case_no: str) -> Case | None:
     """The case with this 办件编号 if the actor may see it, else None (the caller says 404)."""
     qs = Case.objects.select_related("item", "department", "region", "hall", "window", "staff")
-    case = next(iter(qs.filter(case_no=case_no).order_by()[:1]), None)  # unique key: no ORDER BY
+    case = next(
+        iter(qs.filter(case_no=normalise_case_no(case_no)).order_by()[:1]), None
+    )  # unique key: no ORDER BY
     if case is None or not case_visible_to(actor, case):
         return None
     return case
@@ -52,7 +55,7 @@ def _rating_case_sql() -> str:
 
 def find_case_for_rating(actor: Actor, case_no: str) -> Case | None:
     """find_case_for_actor for the rating intake: the case with its region only, in one hand-written query."""
-    row = fetch_row(_rating_case_sql(), [case_no], _CASE_FIELDS + _REGION_FIELDS)
+    row = fetch_row(_rating_case_sql(), [normalise_case_no(case_no)], _CASE_FIELDS + _REGION_FIELDS)
     if row is None:
         return None
     n = len(_CASE_FIELDS)

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
+from haocha.catalogue.caseno import case_no_problem, normalise_case_no
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
-from haocha.catalogue.signals import cases_registered
-from haocha.core import identity
+from haocha.catalogue.signals import cases_registered, cases_rewriting
+from haocha.core import clock, identity
 from haocha.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from haocha.core.rawrows import insert_many
 from haocha.organisations.codes import is_valid_credit_code
@@ -66,6 +67,8 @@ class CaseResult:
     code: str = ""
     message: str = ""
     case: Case | None = None
+    http_status: int = 0  # of a refusal: the status the single-case API answers with
+    details: dict | None = None
 
 
 # Choices' .values builds a list on every access: these are read once per case.
@@ -114,8 +117,9 @@ class _Lookups:
 
 
 def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
-    if not rec.case_no or len(rec.case_no) > 50:
-        raise InvalidInput("办件编号不能为空且不超过50个字符", code="invalid_case_no")
+    problem = case_no_problem(rec.case_no)
+    if problem:
+        raise InvalidInput(problem, code="invalid_case_no")
     item = lk.items.get(rec.item_code)
     if item is None:
         raise NotFound(f"事项编码 {rec.item_code} 不存在", code="item_not_found")
@@ -181,8 +185,11 @@ def _resolve(actor: Actor, rec: CaseInput, lk: _Lookups) -> dict:
         raise InvalidInput("已办结的办件须提供办结时间", code="finished_at_required")
     if finished_at is not None and finished_at < accepted_at:
         raise InvalidInput("办结时间早于受理时间", code="finished_before_accepted")
-    if accepted_at > timezone.now() + timedelta(minutes=5):
+    latest = clock.now() + timedelta(minutes=5)  # a sender's clock may run a little ahead
+    if accepted_at > latest:
         raise InvalidInput("受理时间晚于当前时间", code="accepted_in_future")
+    if finished_at is not None and finished_at > latest:
+        raise InvalidInput("办结时间晚于当前时间", code="finished_in_future")
     ident = identity.Identity(
         name=rec.applicant_name, id_number=rec.applicant_id_number, phone=rec.applicant_phone
     )
@@ -219,6 +226,8 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput], invite: bool = True)
         raise Forbidden("该接入系统没有登记办件的权限", code="scope_missing")
     if actor.client is None and not actor.all_access:
         raise Forbidden("只有接入系统或系统管理员可以登记办件", code="forbidden")
+    for rec in records:
+        rec.case_no = normalise_case_no(rec.case_no)
     lk = _Lookups()
     lk.prefetch(records)
     results: list[CaseResult] = []
@@ -232,7 +241,7 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput], invite: bool = True)
         try:
             resolved[rec.case_no] = (index, _resolve(actor, rec, lk))
         except DomainError as exc:
-            result.code, result.message = exc.code, exc.message
+            result.code, result.message, result.http_status = exc.code, exc.message, exc.status
     for attempt in range(2):
         try:
             _write(actor, resolved, results, invite)
@@ -246,7 +255,7 @@ def cases_upsert(*, actor: Actor, records: list[CaseInput], invite: bool = True)
 def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool) -> None:
     with transaction.atomic():
         existing = {c.case_no: c for c in Case.objects.filter(case_no__in=list(resolved))}
-        to_create, to_update = [], []
+        to_create, to_update, rewrites = [], [], []
         now = timezone.now()
         for case_no, (index, fields) in resolved.items():
             case = existing.get(case_no)
@@ -259,16 +268,31 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool
                     results[index].status = "rejected"
                     results[index].code = "case_out_of_scope"
                     results[index].message = f"办件 {case_no} 已由其他单位登记，无权修改"
+                    results[index].http_status = 403
                     continue
-                for name, value in fields.items():
-                    setattr(case, name, value)
-                case.updated_at = now
-                to_update.append(case)
-                results[index].status, results[index].case = "updated", case
+                rewrites.append((index, case, fields))
             else:
                 case = Case(case_no=case_no, **fields)
                 to_create.append(case)
                 results[index].status, results[index].case = "created", case
+        refused = {}
+        if rewrites:
+            for _receiver, answer in cases_rewriting.send(
+                sender=Case, changes=[(case, fields) for _index, case, fields in rewrites]
+            ):
+                refused.update(answer or {})
+        for index, case, fields in rewrites:
+            refusal = refused.get(case.case_no)
+            if refusal is not None:
+                result = results[index]
+                result.status, result.code, result.message = "rejected", refusal.code, refusal.message
+                result.http_status, result.details = refusal.status, refusal.details
+                continue
+            for name, value in fields.items():
+                setattr(case, name, value)
+            case.updated_at = now
+            to_update.append(case)
+            results[index].status, results[index].case = "updated", case
         if to_create:
             insert_many(to_create)  # bulk_create without the ORM compiling 500-row statements (~3x faster)
         if to_update:

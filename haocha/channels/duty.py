@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from haocha.accounts.access import Actor
+from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.selectors import get_case_for_actor
 from haocha.channels.models import ServedCase, WindowDuty
 from haocha.core.errors import Conflict, Forbidden, NotFound
@@ -126,7 +127,9 @@ def served_between(window: Window, case_no: str, moment: datetime) -> ServedCase
     """The record that this case was served at this window around a moment (a tablet's claim is checked)."""
     served = (
         ServedCase.objects.select_related("case")
-        .filter(window=window, case__case_no=case_no, set_at__lte=moment + timedelta(minutes=5))
+        .filter(
+            window=window, case__case_no=normalise_case_no(case_no), set_at__lte=moment + timedelta(minutes=5)
+        )
         .filter(set_at__gte=moment - timedelta(hours=SERVED_CASE_HOURS))
         .order_by("-set_at")
         .first()

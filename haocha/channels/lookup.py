@@ -1,6 +1,7 @@
 """Finding a case from what the citizen types: its 办件编号 plus the last four characters of the applicant's
 phone or ID number (printed receipts carry the number; the four characters show it is theirs)."""
 
+from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.models import Case
 from haocha.channels.throttle import throttle_check, throttle_hit
 from haocha.core.errors import NotFound
@@ -14,7 +15,7 @@ def case_by_number(*, case_no: str, last4: str, requester: str) -> Case:
     key = f"case-lookup-failed:{requester}"
     message = "查询失败次数过多，请10分钟后再试"
     throttle_check(key, limit=FAILURES_PER_10_MINUTES, seconds=600, message=message)
-    case_no = (case_no or "").strip()[:50]
+    case_no = normalise_case_no(case_no)[:50]
     last4 = (last4 or "").strip().upper()
     case = (
         Case.objects.select_related("item", "department", "region", "hall", "window")

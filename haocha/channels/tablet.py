@@ -1,6 +1,7 @@
 """The window tablet (评价器): what it shows, and a rating from it, delivered exactly once however often
 the tablet resends it after a network loss."""
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,10 +37,27 @@ class TabletRating:
     level: str
     reasons: list = field(default_factory=list)
     comment: str = ""
-    age_ms: int = (
-        0  # how long ago the citizen pressed (the tablet's own clock may be wrong; a duration is not)
-    )
+    # How long ago the citizen pressed, in ms, as the tablet sent it (its own clock may be wrong; a duration
+    # is not): checked by press_delay().
+    age_ms: object = 0
     case_no: str = ""
+
+
+def press_delay(age_ms) -> timedelta:
+    """The delay a tablet states: a JSON number of milliseconds, 0 or more (absent or null: 0), at most
+    MAX_DELAY; anything else (text, true, NaN, Infinity, a negative number) is refused."""
+    if age_ms is None:
+        return timedelta(0)
+    if (
+        isinstance(age_ms, bool)
+        or not isinstance(age_ms, int | float)
+        or not math.isfinite(age_ms)
+        or age_ms < 0
+    ):
+        raise InvalidInput("评价时间 age_ms 应为不小于0的毫秒数", code="invalid_age")
+    if age_ms > MAX_DELAY / timedelta(milliseconds=1):
+        raise InvalidInput("该评价离线超过72小时未能送达，不再受理", code="rating_too_old")
+    return timedelta(milliseconds=age_ms)
 
 
 def rating_key(device: Device, client_key: str) -> str:
@@ -69,10 +87,7 @@ def tablet_rating_submit(*, device: Device, data: TabletRating, client_ip: str |
     except ValueError as exc:
         raise InvalidInput("无法识别的满意度等级", code="unknown_level") from exc
     now = timezone.now()
-    delay = timedelta(milliseconds=max(0, int(data.age_ms or 0)))
-    if delay > MAX_DELAY:
-        raise InvalidInput("该评价离线超过72小时未能送达，不再受理", code="rating_too_old")
-    rated_at = now - delay
+    rated_at = now - press_delay(data.age_ms)
     window = device.window
     interval = timedelta(seconds=interval_seconds(device))
     with transaction.atomic():

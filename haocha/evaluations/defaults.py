@@ -5,6 +5,7 @@ use the channel `default` (which the public intake refuses), and are never a 差
 idempotent and safe in several workers at once: the unique (case, kind) constraint lets one insert win.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -17,6 +18,8 @@ from haocha.evaluations import rules
 from haocha.evaluations.models import Rating, RatingPolicy
 from haocha.evaluations.policy import active_set
 from haocha.evaluations.services import case_snapshot
+
+logger = logging.getLogger(__name__)
 
 # Cases finished longer ago than this before their deadline are not looked at again on every sweep
 # (a backlog after a long outage is still covered: a month is far beyond any outage we plan for).
@@ -79,22 +82,31 @@ def _candidates(policy: RatingPolicy, others: list[RatingPolicy], now: datetime,
 
 
 def default_ratings_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> dict:
-    """Apply due default ratings in every region whose policy enables them; returns counts."""
+    """Apply due default ratings in every region whose policy enables them; returns counts. A policy whose
+    level the rule book refuses (written past the admin's choices) makes none and is counted as refused."""
     now = now or clock.now()
-    counts = {"created": 0, "skipped": 0}
+    counts = {"created": 0, "skipped": 0, "refused": 0}
     policies = list(RatingPolicy.objects.select_related("region"))
     for policy in policies:
         if not policy.default_rating_enabled:
             continue
-        for _ in range(max_batches):
-            cases = _candidates(policy, policies, now, batch)
-            with transaction.atomic():
-                for case in cases:
-                    rated_at = case.finished_at + timedelta(days=policy.default_rating_days)
-                    created = rating_default_apply(
-                        case=case, level=policy.default_rating_level, rated_at=min(rated_at, now)
-                    )
-                    counts["created" if created else "skipped"] += 1
-            if len(cases) < batch:
-                break
+        try:
+            _sweep_policy(policy, policies, now, batch, max_batches, counts)
+        except rules.RuleError as exc:
+            logger.warning("系统默认评价：%s的规则被拒绝（%s）", policy, exc.message)
+            counts["refused"] += 1
     return counts
+
+
+def _sweep_policy(policy, policies, now, batch, max_batches, counts) -> None:
+    for _ in range(max_batches):
+        cases = _candidates(policy, policies, now, batch)
+        with transaction.atomic():
+            for case in cases:
+                rated_at = case.finished_at + timedelta(days=policy.default_rating_days)
+                created = rating_default_apply(
+                    case=case, level=policy.default_rating_level, rated_at=min(rated_at, now)
+                )
+                counts["created" if created else "skipped"] += 1
+        if len(cases) < batch:
+            return

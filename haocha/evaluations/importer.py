@@ -3,23 +3,15 @@
 import contextlib
 import csv
 import gc
-import hashlib
 import ipaddress
-import marshal
-import multiprocessing
 import operator
-import queue
 import re
-import signal
 import sqlite3
-import sys
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -32,30 +24,27 @@ from django.utils import timezone
 
 from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
-from haocha.catalogue.models import ApplicantType, Case
+from haocha.catalogue.caseno import normalise_case_no
+from haocha.catalogue.models import Case
 from haocha.catalogue.services import CaseInput, cases_upsert
 from haocha.core import identity
 from haocha.core.ids import uuid7_hex
-from haocha.evaluations import levels as lv
-from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel, channel_from_code, indicator_set_code
+from haocha.evaluations import rules
+from haocha.evaluations.channels import Channel, channel_from_code, indicator_set_code
 from haocha.evaluations.hooks import rating_stored
 from haocha.evaluations.models import Rating
+from haocha.evaluations.policy import DEFAULT as DEFAULT_POLICY
 from haocha.evaluations.policy import active_set, policy_for_region
-from haocha.evaluations.rules import CLOCK_SKEW, MAX_COMMENT
 from haocha.organisations.models import Region, Staff, Window
 
 DEFAULT_BATCH = 5000
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # the intake's floor for a rating time
 _IN_CHUNK = 5000  # values per IN (...) list; far below SQLite's 32766 variables
 _SQLITE_ROWS_PER_INSERT = 800  # rows per multi-row INSERT on SQLite (bounded by its variable limit)
 _COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T?(\d{2})(\d{2})(\d{2})$")
 _REASON_SPLIT = re.compile(r"[,，;；|、\s]+")
+_CHANNEL_NAMES = frozenset(Channel.values)
 _CHANNEL_WORDS = {c.label: c.value for c in Channel}
-_APPLICANT_TYPES = frozenset(ApplicantType.values)
-_PERSON = ApplicantType.PERSON.value
-_FIRST, _FOLLOW_UP = int(Rating.Kind.FIRST), int(Rating.Kind.FOLLOW_UP)
 _FINISHED = Case.Status.FINISHED.value
-_BAD_LEVELS = frozenset(level.value for level in lv.BAD_LEVELS)
 _STATUS_WORDS = {s.label: s.value for s in Case.Status}
 _APPLY_WORDS = {c.label: c.value for c in Case.ApplyChannel}
 
@@ -142,8 +131,6 @@ class RejectLog:
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
         for line, code, message, record in rejects:
-            if record.__class__ is bytes:  # a record parsed ahead travels as its line (see _ParseAhead)
-                record = orjson.loads(record)
             entry = {"line": line, "code": code, "message": message, "record": record}
             self._file.write(orjson.dumps(entry, default=str) + b"\n")
         self._file.flush()
@@ -294,17 +281,13 @@ _CASE_COLUMNS = (
     "applicant_phone_masked",
     "applicant_phone_enc",
 )
-_RATING_COLUMNS = (
+# Columns of an earlier rating the rules compare a record with (rules.PriorRating).
+_PRIOR_COLUMNS = (
+    "id",
     "case",
     "kind",
-    "id",
-    "rated_at",
-    "department",
-    "hall",
     "window",
-    "staff",
-    "item",
-    "region",
+    "rated_at",
     "evaluator_type",
     "evaluator_name",
     "evaluator_id_hash",
@@ -313,6 +296,18 @@ _RATING_COLUMNS = (
     "evaluator_phone_hash",
     "evaluator_phone_masked",
     "evaluator_phone_enc",
+    "department",
+    "hall",
+    "window",
+    "staff",
+    "item",
+    "region",
+    "level",
+    "indicator_levels",
+    "reason_codes",
+    "comment",
+    "channel",
+    "idempotency_key",
 )
 # Rating columns the importer writes, in row order (attnames).
 _INSERT_FIELDS = (
@@ -356,32 +351,17 @@ _INSERT_FIELDS = (
 )
 _FIRST_RATING_POS = _INSERT_FIELDS.index("first_rating_id")
 _IS_BAD_POS = _INSERT_FIELDS.index("is_bad")
+# The fields the rule book gives, in row order (the rest are the import's own: ids, times, source, key).
+_RULE_HEAD = operator.itemgetter("case_id", "kind", "first_rating_id", *rules.WHERE_FIELDS, "level", "is_bad")
+_RULE_MIDDLE = operator.itemgetter(
+    "comment", "indicator_set_id", "channel", *(f"evaluator_{name}" for name in rules.Person._fields)
+)
 
 
 class _Parsed:
-    """One rating record after the checks that need no database."""
+    """One rating record as the rule book reads it (rules.RatingInput), with where it came from."""
 
-    __slots__ = (
-        "case_no",
-        "channel_text",
-        "client_ip",
-        "comment",
-        "device_id",
-        "ev_id",
-        "ev_name",
-        "ev_phone",
-        "ev_type",
-        "key",
-        "kind",
-        "level",
-        "line",
-        "rated_at",
-        "reasons",
-        "record",
-        "region_code",
-        "staff_no",
-        "window_code",
-    )
+    __slots__ = ("channel_text", "data", "kind", "line", "record")
 
 
 # The text fields of a rating record, read in one pass (each as _text would give it).
@@ -404,30 +384,11 @@ _RATING_TEXT_FIELDS = (
     "clientIp",
     "submissionId",
 )
-_levels_seen: dict[tuple, str] = {}  # (satisfaction, level word) -> level, for pairs that were valid
-
-
-def _level_of(satisfaction: str, word: str) -> str:
-    hit = _levels_seen.get((satisfaction, word))
-    if hit is not None:
-        return hit
-    if not satisfaction and not word:
-        raise RecordError("level_required", "须提供满意度 satisfaction（1 非常不满意 … 5 非常满意）或 level")
-    try:
-        level = lv.from_satisfaction(satisfaction) if satisfaction else None
-        if word:
-            by_word = lv.parse_level(word)
-            if level is not None and by_word != level:
-                raise RecordError("level_mismatch", f"satisfaction“{satisfaction}”与 level“{word}”不一致")
-            level = by_word
-    except lv.UnknownLevel as exc:
-        raise RecordError("unknown_level", f"无法识别的满意度等级：{exc}") from exc
-    if len(_levels_seen) < 1000:
-        _levels_seen[(satisfaction, word)] = level.value
-    return level.value
 
 
 def _parse_rating(line: int, rec: dict) -> _Parsed:
+    """The record in the national interface's field names, read into the rule book's input; what only a
+    file can get wrong (no case number, no time, a time or address that does not parse) is refused here."""
     (
         case_no,
         number,
@@ -452,21 +413,23 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     ]
     p = _Parsed()
     p.line, p.record = line, rec
-    p.case_no = case_no
+    case_no = normalise_case_no(case_no)
     if not case_no:
-        raise RecordError("case_no_required", "须提供办件编号（projectNo）；“一次一评”窗口评价不支持批量导入")
+        if not window_code:
+            rules.refuse("case_or_window_required")
+        raise RecordError("visit_not_importable", "“一次一评”窗口评价（无办件编号）不支持批量导入")
     if number == "1" or not number:
-        p.kind = _FIRST
+        p.kind = rules.FIRST
     elif number == "2":
-        p.kind = _FOLLOW_UP
+        p.kind = rules.FOLLOW_UP
     else:
         raise RecordError(
             "invalid_assess_number", f"评价次数 assessNumber“{number}”无效（1 首次评价，2 追评）"
         )
-    p.channel_text = channel_text
     if not channel_text:
-        raise RecordError("unknown_channel", "须提供评价渠道（pf）")
-    p.level = _level_of(satisfaction, word)
+        rules.refuse("unknown_channel", channel="（未提供 pf）")
+    p.channel_text = channel_text
+    level = rules.level_of(satisfaction=satisfaction, level=word)
     detail = rec.get("evalDetail")
     if isinstance(detail, list):
         codes = [str(c).strip() for c in detail]
@@ -474,235 +437,65 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
         codes = ()
     else:
         codes = _REASON_SPLIT.split(_text(rec, "evalDetail"))
-    p.reasons = list(dict.fromkeys(c for c in codes if c)) if codes else []
-    p.comment = comment
-    if len(comment) > MAX_COMMENT:
-        raise RecordError("comment_too_long", f"文字评价不能超过{MAX_COMMENT}字")
+    indicators = rec.get("indicators") or {}
+    if isinstance(indicators, str):  # a CSV cell holds the object as JSON text
+        try:
+            indicators = orjson.loads(indicators)
+        except orjson.JSONDecodeError:
+            indicators = None
+    if not isinstance(indicators, dict):
+        raise RecordError("invalid_indicators", "分项指标 indicators 应为“指标编码: 等级”的 JSON 对象")
     if not when:
         raise RecordError("rated_at_required", "须提供评价时间（assessTime）")
-    p.rated_at = parse_time(when, "评价时间")
-    if p.rated_at < EARLIEST:
-        raise RecordError("invalid_time", f"评价时间 {when} 不合理（早于2000年）")
-    p.ev_type = ev_type
-    p.ev_name = ev_name
-    p.ev_id = ev_id
-    p.ev_phone = ev_phone
-    p.window_code = window_code
-    p.region_code = region_code
-    p.staff_no = staff_no
-    p.device_id = device_id[:64]
+    rated_at = parse_time(when, "评价时间")
     if ip:
         try:
             ip = str(ipaddress.ip_address(ip))
         except ValueError as exc:
             raise RecordError("invalid_client_ip", f"评价IP“{ip}”不是有效的 IP 地址") from exc
-    p.client_ip = ip or None
-    p.key = key[:64]
+    p.data = rules.RatingInput(
+        channel=channel_text,  # the channel itself once the case's region is known (_channel)
+        level=level,
+        case_no=case_no,
+        window_code=window_code,
+        staff_no=staff_no,
+        indicators={str(code): str(value) for code, value in indicators.items()},
+        reasons=[c for c in codes if c],
+        comment=comment,
+        evaluator=rules.EvaluatorInput(type=ev_type, name=ev_name, id_number=ev_id, phone=ev_phone)
+        if (ev_name or ev_id or ev_phone)
+        else None,
+        rated_at=rated_at,
+        region_code=region_code,
+        client_ip=ip or None,
+        device_id=device_id[:64],
+        idempotency_key=key[:64],
+    )
     return p
-
-
-# A parsed record as a marshal-able tuple (the helper process sends these): _Parsed's fields in the order
-# of _unpack_parsed, the rating time as ISO 8601 text with its UTC offset.
-
-
-_PACKED = (  # _Parsed's slots but the record, in the order _unpack_parsed unpacks them
-    "line",
-    "case_no",
-    "kind",
-    "channel_text",
-    "level",
-    "reasons",
-    "comment",
-    "rated_at",
-    "ev_type",
-    "ev_name",
-    "ev_id",
-    "ev_phone",
-    "window_code",
-    "region_code",
-    "staff_no",
-    "device_id",
-    "client_ip",
-    "key",
-)
-_RATED_AT = _PACKED.index("rated_at")
-_packed_values = operator.attrgetter(*_PACKED)
-
-
-def _pack_parsed(p: _Parsed) -> tuple:
-    values = _packed_values(p)
-    return (*values[:_RATED_AT], p.rated_at.isoformat(), *values[_RATED_AT + 1 :])
-
-
-def _unpack_parsed(t: tuple, record) -> _Parsed:
-    p = _Parsed()
-    (
-        p.line,
-        p.case_no,
-        p.kind,
-        p.channel_text,
-        p.level,
-        p.reasons,
-        p.comment,
-        rated_at,
-        p.ev_type,
-        p.ev_name,
-        p.ev_id,
-        p.ev_phone,
-        p.window_code,
-        p.region_code,
-        p.staff_no,
-        p.device_id,
-        p.client_ip,
-        p.key,
-    ) = t
-    p.rated_at = datetime.fromisoformat(rated_at)  # the same instant and offset, at any year
-    p.record = record
-    return p
-
-
-PARSE_AHEAD_MIN_BYTES = 4 << 20  # ~15,000 ratings: below that, forking the helper is not worth it
-
-
-def _parse_ahead_pays(path: Path) -> bool:
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    try:
-        return path.stat().st_size >= PARSE_AHEAD_MIN_BYTES
-    except OSError:
-        return False  # the plain reader reports it
-
-
-class _ParseAhead:
-    """Reads and parses a JSON lines file in a forked helper process, one batch ahead of the importer,
-    which takes batches of (line, raw line, error, packed record) through a pipe (marshal: no pickling).
-    The importer's own thread is then left with the checks that need the database; reading and parsing
-    were about a third of its time, and that one thread holding the GIL was the limit.
-
-    The helper is forked before the writer thread starts, touches no database connection and leaves by
-    os._exit (multiprocessing's fork start), so the parent's connections are never used by it."""
-
-    def __init__(self, path, batch: int):
-        ctx = multiprocessing.get_context("fork")
-        self.receiver, sender = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(
-            target=_parse_ahead_main,
-            args=(str(path), batch, sender),
-            name="haocha-import-reader",
-            daemon=True,
-        )
-        self.process.start()
-        sender.close()
-
-    def __iter__(self) -> Iterator[list]:
-        try:
-            while True:
-                try:
-                    data = self.receiver.recv_bytes()
-                except EOFError:
-                    raise RuntimeError("导入读取进程意外退出") from None
-                batch = marshal.loads(data)
-                if batch.__class__ is str:  # the helper's own failure, as text
-                    raise RuntimeError(f"导入读取进程出错：{batch}")
-                if not batch:
-                    return
-                yield batch
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(timeout=10)
-        if self.process.is_alive():  # cannot happen with _parse_ahead_main's own signal handlers
-            self.process.kill()
-            self.process.join()
-        self.receiver.close()
-
-
-def _parse_ahead_main(path: str, batch: int, sender) -> None:
-    """The helper process: every record of the file, parsed as _prepare would, in batches."""
-    # Not the handlers inherited from the importing process (the worker command has its own for
-    # SIGTERM): the importer stops the helper with SIGTERM, and handles Ctrl-C itself.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        out: list = []
-        for line_no, raw, record, error in _jsonl_lines(path):
-            if error:
-                out.append((line_no, None if record is None else raw, error))
-            else:
-                try:
-                    out.append((line_no, raw, (), _pack_parsed(_parse_rating(line_no, record))))
-                except RecordError as exc:
-                    out.append((line_no, raw, (exc.code, exc.message)))
-            if len(out) >= batch:
-                sender.send_bytes(marshal.dumps(out))
-                out = []
-        if out:
-            sender.send_bytes(marshal.dumps(out))
-        sender.send_bytes(marshal.dumps([]))
-    except BaseException as exc:  # told to the importer, which raises it
-        sender.send_bytes(marshal.dumps(f"{type(exc).__name__}: {exc}"))
-    finally:
-        sender.close()
 
 
 def _public_ids(count: int, native_uuid: bool) -> Iterator:
-    """`count` public ids as the model's default makes them (version-7 UUIDs, see core.ids), as UUID
-    objects or as the 32 hex digits SQLite stores, from one os.urandom call: a call per id released the
-    GIL each time, and the pipeline's writer thread then held the importer up for a whole statement."""
+    """`count` public ids as the model's default makes them (version-7 UUIDs, see core.ids: time-ordered, so
+    inserts stay at the end of the unique index), as UUID objects or as the 32 hex digits SQLite stores."""
     ids = uuid7_hex(count)
     return (uuid.UUID(hex=x) for x in ids) if native_uuid else ids
 
 
-class _Hasher:
-    """identity.keyed_hash with the HMAC key set up once (checked against it, so both always agree)."""
-
-    def __init__(self):
-        # HMAC (RFC 2104) spelled out: the inner hash has the key and the "kind:" prefix absorbed once,
-        # so a value costs two sha256 copies in C instead of hmac.HMAC's Python-level copy().
-        key = settings.IDENTITY_HASH_KEY.encode()
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        inner = hashlib.sha256(bytes(k ^ 0x36 for k in key))
-        self.outer = hashlib.sha256(bytes(k ^ 0x5C for k in key))
-        self.inner = {}
-        for kind in ("id", "phone"):
-            self.inner[kind] = inner.copy()
-            self.inner[kind].update(f"{kind}:".encode())
-        for kind, sample in (("id", "430102198503120016"), ("phone", "13812345678")):
-            if self(kind, sample) != identity.keyed_hash(kind, sample):
-                raise RuntimeError("identity.keyed_hash 已变更，导入程序的快速哈希需要同步")
-
-    def __call__(self, kind: str, value: str) -> str:
-        if not value:
-            return ""
-        h = self.inner[kind].copy()
-        h.update(value.encode())
-        o = self.outer.copy()
-        o.update(h.digest())
-        return o.hexdigest()
-
-
-def _normalise_phone(value: str) -> str:
-    return value if value.isdigit() else identity.normalise_phone(value)
+def _json_value(value):
+    """A JSON column as the database cursor returns it (text on SQLite; psycopg under Django: text too)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 class _Prepared:
-    """A checked batch: rows to write, rejects, duplicates, and what it adds (for later batches' checks)."""
+    """A checked batch: rows to write, rejects and duplicates."""
 
-    __slots__ = ("batch", "duplicates", "keys", "ratings", "rejects", "rows_first", "rows_follow")
+    __slots__ = ("duplicates", "rejects", "rows_first", "rows_follow")
 
-    def __init__(self, batch: list):
-        self.batch = batch
+    def __init__(self):
         self.rejects: list[tuple] = []
         self.rows_first: list[tuple] = []
         self.rows_follow: list[tuple] = []
         self.duplicates = 0
-        self.ratings: dict[tuple, tuple] = {}
-        self.keys: dict[str, tuple] = {}
 
     @property
     def imported(self) -> int:
@@ -710,7 +503,8 @@ class _Prepared:
 
 
 class RatingImporter:
-    """Validates and writes ratings in batches: one transaction per batch, rows by executemany."""
+    """Checks ratings with the rule book (the same rules as the intake, times being the legacy system's) and
+    writes them in batches: one transaction per batch, COPY on PostgreSQL, multi-row INSERT on SQLite."""
 
     def __init__(self, *, client: ApiClient | None = None, using: str = "default", work_orders: bool = False):
         self.client = client
@@ -722,17 +516,14 @@ class RatingImporter:
         self.connection = connections[using]
         self.scope = f"client:{client.pk}" if client else "import"
         self.source_id = client.pk if client else None
-        self.windows_by_code: dict[str, tuple | None] = {}
+        self.windows: dict[str, rules.WindowSnapshot | None] = {}
         self.window_hall: dict[int, int | None] = {}
-        self.staff: dict[str, tuple | None] = {}  # staff_no -> (id, department id, ids of windows served)
-        self.regions: dict[int, Region] = {}
-        self.region_codes: dict[str, tuple | None] = {}  # code -> (id, path)
+        self.staff: dict[str, rules.StaffSnapshot | None] = {}
+        self.regions: dict[int, rules.RegionSnapshot] = {}
+        self.places: dict[str, rules.RegionSnapshot | None] = {}  # by code
+        self.policies: dict[int, object] = {}
         self.channels: dict[tuple, str] = {}
         self.json_cache: dict = {}
-        # Ratings of batches checked but not yet committed (pipelined import), merged: see _Pipeline.
-        self.flight_ratings: dict[tuple, tuple] = {}
-        self.flight_keys: dict[str, tuple] = {}
-        self.hash = _Hasher()
         self._prepare_sql()
 
     # SQL -------------------------------------------------------------------------------------------
@@ -744,18 +535,18 @@ class RatingImporter:
         rating_table = qn(Rating._meta.db_table)
         case_cols = ", ".join(qn(_col(Case, n)) for n in _CASE_COLUMNS)
         self.sql_cases = f"SELECT {case_cols} FROM {case_table} WHERE {qn(_col(Case, 'case_no'))} IN (__IN__)"
-        rating_cols = ", ".join(qn(_col(Rating, n)) for n in _RATING_COLUMNS)
+        prior_cols = ", ".join(qn(_col(Rating, n)) for n in _PRIOR_COLUMNS)
         case_col = qn(_col(Rating, "case"))
-        self.sql_ratings = f"SELECT {rating_cols} FROM {rating_table} WHERE {case_col} IN (__IN__)"
+        self.sql_ratings = f"SELECT {prior_cols} FROM {rating_table} WHERE {case_col} IN (__IN__)"
         key_col, scope_col = qn(_col(Rating, "idempotency_key")), qn(_col(Rating, "idempotency_scope"))
         # The partial unique index is WHERE NOT (key = ''): repeating the term lets SQLite use it.
         self.sql_keys = (
-            f"SELECT {key_col}, {case_col}, {qn(_col(Rating, 'kind'))} FROM {rating_table} "
+            f"SELECT {prior_cols} FROM {rating_table} "
             f"WHERE {scope_col} = %s AND NOT ({key_col} = '') AND {key_col} IN (__IN__)"
         )
         self.sql_first_ids = (
             f"SELECT {case_col}, {qn(_col(Rating, 'id'))} FROM {rating_table} "
-            f"WHERE {qn(_col(Rating, 'kind'))} = {_FIRST} AND {case_col} IN (__IN__)"
+            f"WHERE {qn(_col(Rating, 'kind'))} = {rules.FIRST} AND {case_col} IN (__IN__)"
         )
         fields = {f.attname: f for f in Rating._meta.concrete_fields if not f.primary_key}
         unknown = [f for name, f in fields.items() if name not in _INSERT_FIELDS]
@@ -825,25 +616,40 @@ class RatingImporter:
             return value.replace(tzinfo=self.connection.timezone)
         return value
 
+    def _prior(self, row) -> rules.PriorRating:
+        return rules.PriorRating(
+            id=row[0],
+            case_id=row[1],
+            kind=row[2],
+            window_id=row[3],
+            rated_at=self._aware(row[4]),
+            evaluator=rules.Person(*row[5:13]),
+            where=tuple(row[13:19]),
+            level=row[19],
+            indicator_levels=_json_value(row[20]),
+            reason_codes=_json_value(row[21]),
+            comment=row[22],
+            channel=row[23],
+            key=row[24],
+        )
+
     # reference data --------------------------------------------------------------------------------
-    def _load_reference(self, parsed: list[_Parsed], cases: dict) -> None:
-        codes = {p.window_code for p in parsed if p.window_code} - self.windows_by_code.keys()
-        window_ids = {
-            c[6] for c in cases.values() if c[6] is not None and c[5] is None
-        } - self.window_hall.keys()
+    def _load_reference(self, parsed: list[_Parsed], rows: list) -> None:
+        codes = {p.data.window_code for p in parsed if p.data.window_code} - self.windows.keys()
         if codes:
-            self.windows_by_code.update(dict.fromkeys(codes))
-            for w in (
+            self.windows.update(dict.fromkeys(codes))
+            for code, pk, hall_id, department_id in (
                 Window.objects.using(self.using)
                 .filter(code__in=codes, is_active=True)
-                .values_list("code", "pk", "hall_id")
+                .values_list("code", "pk", "hall_id", "department_id")
             ):
-                self.windows_by_code[w[0]] = (w[1], w[2])
+                self.windows[code] = rules.WindowSnapshot(pk, hall_id, department_id, None)
+        window_ids = {r[6] for r in rows if r[6] is not None and r[5] is None} - self.window_hall.keys()
         if window_ids:
             self.window_hall.update(
                 Window.objects.using(self.using).filter(pk__in=window_ids).values_list("pk", "hall_id")
             )
-        nos = {p.staff_no for p in parsed if p.staff_no} - self.staff.keys()
+        nos = {p.data.staff_no for p in parsed if p.data.staff_no} - self.staff.keys()
         if nos:
             self.staff.update(dict.fromkeys(nos))
             found = list(
@@ -856,71 +662,59 @@ class RatingImporter:
             for staff_id, window_id in links.values_list("staff_id", "window_id"):
                 served.setdefault(staff_id, set()).add(window_id)
             for staff_no, pk, department_id in found:
-                self.staff[staff_no] = (pk, department_id, frozenset(served.get(pk, ())))
-        region_ids = {c[9] for c in cases.values()} - self.regions.keys()
+                self.staff[staff_no] = rules.StaffSnapshot(pk, department_id, frozenset(served.get(pk, ())))
+        region_ids = {r[9] for r in rows} - self.regions.keys()
         if region_ids:
-            self.regions.update(Region.objects.using(self.using).in_bulk(region_ids))
-        region_codes = {p.region_code for p in parsed if p.region_code} - self.region_codes.keys()
-        if region_codes:
-            self.region_codes.update(dict.fromkeys(region_codes))
-            for code, pk, path in (
+            for region in Region.objects.using(self.using).filter(pk__in=region_ids):
+                self.regions[region.pk] = rules.RegionSnapshot(
+                    region.pk, region.code, region.path, region.name
+                )
+                self.policies[region.pk] = policy_for_region(region)
+        places = {p.data.region_code for p in parsed if p.data.region_code} - self.places.keys()
+        if places:
+            self.places.update(dict.fromkeys(places))
+            for pk, code, path, name in (
                 Region.objects.using(self.using)
-                .filter(code__in=region_codes)
-                .values_list("code", "pk", "path")
+                .filter(code__in=places)
+                .values_list("pk", "code", "path", "name")
             ):
-                self.region_codes[code] = (pk, path)
+                self.places[code] = rules.RegionSnapshot(pk, code, path, name)
 
-    def _channel(self, text: str, region_id: int) -> str:
+    def _case(self, row) -> rules.CaseSnapshot:
+        hall_id = row[5]
+        if hall_id is None and row[6] is not None:
+            hall_id = self.window_hall.get(row[6])
+        return rules.CaseSnapshot(
+            id=row[0],
+            case_no=row[1],
+            finished=row[2] == _FINISHED and row[3] is not None,
+            finished_at=row[3],
+            department_id=row[4],
+            hall_id=hall_id,
+            window_id=row[6],
+            staff_id=row[7],
+            item_id=row[8],
+            region=self.regions[row[9]],
+            applicant=rules.Person(*row[10:18]),
+        )
+
+    def _channel(self, text: str, region_id: int | None) -> str:
+        """The channel a record's `pf` names: our own name, its Chinese label, or a code of the region's table."""
         hit = self.channels.get((text, region_id))
         if hit is not None:
             return hit
-        if text in Channel.values:
+        if text in _CHANNEL_NAMES:
             channel = text
         elif text in _CHANNEL_WORDS:
             channel = _CHANNEL_WORDS[text]
         else:
-            table = policy_for_region(self.regions[region_id]).channel_codes or None
+            policy = self.policies.get(region_id) or DEFAULT_POLICY
             try:
-                channel = channel_from_code(text, table)
-            except ValueError as exc:
-                raise RecordError("unknown_channel", f"未知的评价渠道：{text}") from exc
+                channel = channel_from_code(text, policy.channel_codes or None)
+            except ValueError:
+                rules.refuse("unknown_channel", channel=text)
         self.channels[(text, region_id)] = channel
         return channel
-
-    # evaluator -------------------------------------------------------------------------------------
-    def _evaluator(self, p: _Parsed, case: tuple) -> tuple:
-        """The evaluator columns, as the intake computes them; the case's stored identity is reused."""
-        if not (p.ev_name or p.ev_id or p.ev_phone):
-            return case[10:18]
-        ev_type = p.ev_type or case[10]
-        if ev_type not in _APPLICANT_TYPES:
-            raise RecordError("invalid_evaluator_type", f"评价人类型 {ev_type} 不在 GB/T 39046 A.4 代码表中")
-        id_number = identity.normalise_id_number(p.ev_id)
-        phone = _normalise_phone(p.ev_phone)
-        id_hash = self.hash("id", id_number)
-        phone_hash = self.hash("phone", phone)
-        # The applicant's own number and phone were checked when the case was registered (cases_upsert),
-        # so only values that differ from the applicant's are checked again: same outcome, less work.
-        same_id = bool(id_hash) and id_hash == case[12] and ev_type == case[10]
-        if id_number and ev_type == _PERSON and not same_id and not identity.is_valid_resident_id(id_number):
-            raise RecordError("invalid_id_number", "评价人身份证号码格式或校验位不正确")
-        if phone and phone_hash != case[15] and not identity.is_valid_phone(phone):
-            raise RecordError("invalid_phone", "评价人手机号码格式不正确")
-        if id_hash and case[12] and id_hash != case[12]:
-            raise RecordError("not_applicant", "评价人与办件申请人不一致，“一事一评”只能由申请人本人评价")
-        if not id_hash:
-            id_cols = ("", "", "")
-        elif id_hash == case[12]:
-            id_cols = (id_hash, case[13], case[14])
-        else:
-            id_cols = (id_hash, identity.mask_id_number(id_number), identity.encrypt(id_number))
-        if not phone_hash:
-            phone_cols = ("", "", "")
-        elif phone_hash == case[15]:
-            phone_cols = (phone_hash, case[16], case[17])
-        else:
-            phone_cols = (phone_hash, identity.mask_phone(phone), identity.encrypt(phone))
-        return (ev_type, p.ev_name[:100], *id_cols, *phone_cols)
 
     # one batch -------------------------------------------------------------------------------------
     def run_batch(self, batch: list, summary: ImportSummary) -> list[tuple]:
@@ -943,13 +737,6 @@ class RatingImporter:
         summary.add(rejects, imported, duplicates)
         return rejects
 
-    def can_pipeline(self) -> bool:
-        """A writer thread has its own connection: not inside the caller's transaction, not in memory."""
-        conn = self.connection
-        if conn.in_atomic_block:
-            return False
-        return not (conn.vendor == "sqlite" and conn.is_in_memory_db())
-
     def _one_by_one(self, batch: list) -> tuple[list, int, int]:
         rejects, imported, duplicates = [], 0, 0
         for item in batch:
@@ -969,49 +756,130 @@ class RatingImporter:
         self._store(prepared)
         return prepared.rejects, prepared.imported, prepared.duplicates
 
-    def _prepare(self, batch: list) -> "_Prepared":
-        """Parse and check a batch against the database as it is and the ratings still in flight."""
-        out = _Prepared(batch)
-        rejects = out.rejects
+    def _prepare(self, batch: list) -> _Prepared:
+        """Parse a batch, load what the rules need for it and check each record against the database as it
+        is and the records before it."""
+        out = _Prepared()
         parsed: list[_Parsed] = []
-        for item in batch:
-            line, record, error = item[0], item[1], item[2]
+        for line, record, error in batch:
             if error:
-                rejects.append((line, *error, record))
-            elif len(item) > 3:  # parsed ahead by the helper process
-                parsed.append(_unpack_parsed(item[3], record))
-            else:
-                try:
-                    parsed.append(_parse_rating(line, record))
-                except RecordError as exc:
-                    rejects.append((line, exc.code, exc.message, record))
+                out.rejects.append((line, *error, record))
+                continue
+            try:
+                parsed.append(_parse_rating(line, record))
+            except (RecordError, rules.RuleError) as exc:
+                out.rejects.append((line, exc.code, exc.message, record))
         if not parsed:
             return out
         cursor = self.connection.cursor()
         try:
-            case_nos = list({p.case_no for p in parsed})
             aware = self._aware
-            cases = {
-                row[1]: (*row[:3], aware(row[3]), *row[4:])
-                for row in self._select(cursor, self.sql_cases, case_nos)
+            case_rows = [
+                (*row[:3], aware(row[3]), *row[4:])
+                for row in self._select(cursor, self.sql_cases, list({p.data.case_no for p in parsed}))
+            ]
+            priors = [
+                self._prior(row) for row in self._select(cursor, self.sql_ratings, [r[0] for r in case_rows])
+            ]
+            keys = list({p.data.idempotency_key for p in parsed if p.data.idempotency_key})
+            keyed = {
+                prior.key: prior
+                for prior in map(self._prior, self._select(cursor, self.sql_keys, keys, self.scope))
             }
-            case_ids = [c[0] for c in cases.values()]
-            existing: dict[tuple, tuple] = {}
-            for row in self._select(cursor, self.sql_ratings, case_ids):
-                # (rated_at, evaluator columns, rated-object columns, id), the shape batch entries have
-                existing[(row[0], row[1])] = (self._aware(row[3]), row[10:18], row[4:10], row[2])
-            keys = list({p.key for p in parsed if p.key})
-            known_keys = {
-                row[0]: (row[1], row[2]) for row in self._select(cursor, self.sql_keys, keys, self.scope)
-            }
-            self._load_reference(parsed, cases)
+            self._load_reference(parsed, case_rows)
         finally:
             cursor.close()
-        self._check(parsed, cases, existing, known_keys, out)
+        cases = {row[1]: self._case(row) for row in case_rows}
+        rated = {(prior.case_id, prior.kind): prior for prior in priors}
+        self._check(parsed, cases, rated, keyed, out)
         return out
 
-    def _store(self, prepared: "_Prepared") -> None:
-        """Write a checked batch through this thread's connection (inside the caller's transaction)."""
+    def _check(self, parsed: list[_Parsed], cases: dict, rated: dict, keyed: dict, out: _Prepared) -> None:
+        """Each record through the rule book, in file order: a rating made by an earlier record counts as there."""
+        now = timezone.now()
+        received = self.adapt_dt(now)
+        sets: dict[str, object] = {}
+        adapt_dt, adapt_ip = self.adapt_dt, self.adapt_ip
+        new_id = _public_ids(len(parsed), self.native_uuid).__next__
+        scope, source_id = self.scope, self.source_id
+        rejects = out.rejects
+        # One context, its parts set for each record (the rules only read it).
+        ctx = rules.Context(now=now, arrival=False, policy=DEFAULT_POLICY)  # times are the legacy system's
+        windows, staff, places, policies = self.windows, self.staff, self.places, self.policies
+        first_rating, follow_up = rules.first_rating, rules.follow_up
+        for p in parsed:
+            data = p.data
+            case = cases.get(data.case_no)
+            try:
+                region_id = case.region.id if case is not None else None
+                data.channel = channel = self._channel(p.channel_text, region_id)
+                aset = sets.get(channel)
+                if aset is None:
+                    aset = sets[channel] = active_set(indicator_set_code(channel))
+                ctx.policy = policies.get(region_id) or DEFAULT_POLICY
+                ctx.indicator_set = aset
+                ctx.case = case
+                ctx.window = windows.get(data.window_code) if data.window_code else None
+                ctx.staff = staff.get(data.staff_no) if data.staff_no else None
+                ctx.place = places.get(data.region_code) if data.region_code else None
+                if case is not None:
+                    ctx.first, ctx.follow_up = rated.get((case.id, 1)), rated.get((case.id, 2))
+                else:
+                    ctx.first = ctx.follow_up = None
+                ctx.keyed = keyed.get(data.idempotency_key) if data.idempotency_key else None
+                outcome = (first_rating if p.kind == rules.FIRST else follow_up)(ctx, data)
+            except rules.RuleError as exc:
+                rejects.append((p.line, exc.code, exc.message, p.record))
+                continue
+            if outcome.__class__ is rules.Replay:  # a repeat of an earlier submission: a duplicate
+                out.duplicates += 1
+                continue
+            levels, reasons = outcome["indicator_levels"], outcome["reason_codes"]
+            head, middle = _RULE_HEAD(outcome), _RULE_MIDDLE(outcome)
+            rated_at = outcome["rated_at"]
+            row = (
+                new_id(),
+                *head,
+                self._json(tuple(levels.items()), levels),
+                self._json(tuple(reasons), reasons),
+                *middle,
+                adapt_dt(rated_at),
+                received,
+                adapt_ip(data.client_ip) if adapt_ip and data.client_ip else data.client_ip,
+                data.device_id,
+                source_id,
+                None,
+                scope,
+                data.idempotency_key,
+                False,
+                True,
+                "",
+                False,
+                *self.extra_values,
+            )
+            case_id, kind, where = head[0], head[1], head[3:9]
+            prior = rules.PriorRating(  # id: written with the batch (a 追评 of it gets the id then)
+                None,
+                case_id,
+                kind,
+                where[2],
+                rated_at,
+                rules.Person(*middle[3:]),
+                where,
+                head[9],
+                levels,
+                reasons,
+                middle[0],
+                middle[2],
+                data.idempotency_key,
+            )
+            rated[(case_id, kind)] = prior
+            if data.idempotency_key:
+                keyed[data.idempotency_key] = prior
+            (out.rows_first if kind == rules.FIRST else out.rows_follow).append(row)
+
+    def _store(self, prepared: _Prepared) -> None:
+        """Write a checked batch (inside the caller's transaction)."""
         rows_first, rows_follow = prepared.rows_first, prepared.rows_follow
         if not (rows_first or rows_follow):
             return
@@ -1035,7 +903,8 @@ class RatingImporter:
             self._work_orders([r for r in (*rows_first, *rows_follow) if r[_IS_BAD_POS]])
 
     def _work_orders(self, bad_rows: list[tuple]) -> None:
-        """As the intake does, in the batch's transaction: each imported 差评 becomes a work order."""
+        """As the intake does, in the batch's transaction: each imported 差评 goes to the rating-stored hook
+        (work orders register there)."""
         if not bad_rows:
             return
         wanted = {(row[1], row[2]) for row in bad_rows}
@@ -1057,7 +926,7 @@ class RatingImporter:
         elif self.vendor == "sqlite":
             raw = cursor.db.connection
             step = self.sqlite_rows_per_insert
-            with cursor.db.wrap_database_errors:  # this thread's connection (the writer's, pipelined)
+            with cursor.db.wrap_database_errors:
                 for i in range(0, len(rows), step):
                     chunk = rows[i : i + step]
                     sql = self._sqlite_inserts.get(len(chunk))
@@ -1067,184 +936,6 @@ class RatingImporter:
                     raw.execute(sql, list(chain.from_iterable(chunk)))
         else:
             cursor.executemany(self.sql_insert, rows)
-
-    def _check(self, parsed, cases, existing, known_keys, out: "_Prepared") -> None:
-        """Apply the intake's rules record by record; the rows to insert, rejects and duplicates go to `out`.
-
-        A rating counts as there when the database has it, an earlier record of this batch made it, or an
-        earlier batch still being written (in flight) made it."""
-        now = timezone.now()
-        received = self.adapt_dt(now)
-        latest = now + CLOCK_SKEW
-        sets: dict[str, tuple] = {}  # indicator set code -> (active set, its id)
-        policies: dict[int, object] = {}
-        batch_ratings = out.ratings  # (case id, kind) -> (rated_at, evaluator, rated objects, id)
-        batch_keys = out.keys
-        flight_ratings, flight_keys = self.flight_ratings, self.flight_keys
-        rows_first, rows_follow, rejects = out.rows_first, out.rows_follow, out.rejects
-        duplicates = 0
-        adapt_dt, adapt_ip = self.adapt_dt, self.adapt_ip
-        new_id = _public_ids(len(parsed), self.native_uuid).__next__
-        scope, source_id = self.scope, self.source_id
-        for p in parsed:
-            try:
-                case = cases.get(p.case_no)
-                if case is None:
-                    raise RecordError("case_not_found", f"办件 {p.case_no} 不存在")
-                case_id = case[0]
-                channel = self._channel(p.channel_text, case[9])
-                if channel in SYSTEM_ONLY_CHANNELS:
-                    raise RecordError("channel_not_allowed", "系统默认评价只能由系统生成")
-                ev = self._evaluator(p, case)
-                first = None
-                if p.kind == _FOLLOW_UP:
-                    first = (
-                        existing.get((case_id, 1))
-                        or batch_ratings.get((case_id, 1))
-                        or flight_ratings.get((case_id, 1))
-                    )
-                    if first is None:
-                        raise RecordError("no_first_rating", "该办件尚无首次评价，不能追评")
-                    if first[1][2] and ev[2] and ev[2] != first[1][2]:
-                        raise RecordError("not_first_evaluator", "追评只能由首次评价人提交")
-                    if not (ev[2] or ev[5]):
-                        ev = first[1]
-                # A repeat of an earlier submission is a duplicate, not an error (as the intake replays).
-                if p.key:
-                    seen = batch_keys.get(p.key) or known_keys.get(p.key) or flight_keys.get(p.key)
-                    if seen is not None:
-                        if seen[0] != case_id or seen[1] != p.kind:  # keys are per rating kind too
-                            raise RecordError(
-                                "idempotency_key_reused", "该幂等键（submissionId）已用于另一笔评价"
-                            )
-                        duplicates += 1
-                        continue
-                prior = (
-                    existing.get((case_id, p.kind))
-                    or batch_ratings.get((case_id, p.kind))
-                    or flight_ratings.get((case_id, p.kind))
-                )
-                if prior is not None:
-                    if prior[1][2] == ev[2] and prior[1][5] == ev[5]:
-                        duplicates += 1
-                        continue
-                    if p.kind == _FIRST:
-                        raise RecordError("already_rated", "该办件已评价，每笔办件只能评价一次（一事一评）")
-                    raise RecordError("already_followed_up", "该办件已追评，每笔办件只能追评一次")
-                rated_at = p.rated_at
-                if rated_at > latest:
-                    raise RecordError("rated_at_in_future", "评价时间晚于当前时间")
-                policy = policies.get(case[9])
-                if policy is None:
-                    policy = policies[case[9]] = policy_for_region(self.regions[case[9]])
-                if p.kind == _FIRST:
-                    window_id = case[6]
-                    hall_id = case[5]
-                    if p.window_code:
-                        window = self.windows_by_code.get(p.window_code)
-                        if window is None:
-                            raise RecordError("window_not_found", f"窗口 {p.window_code} 不存在或已停用")
-                        window_id = window[0]
-                        hall_id = hall_id or window[1]
-                    elif hall_id is None and window_id is not None:
-                        hall_id = self.window_hall.get(window_id)
-                    finished_at = case[3]
-                    if case[2] != _FINISHED or finished_at is None:
-                        raise RecordError("case_not_finished", "办件尚未办结，办结后方可评价")
-                    if rated_at < finished_at - CLOCK_SKEW:
-                        raise RecordError("rated_before_finished", "评价时间早于办件办结时间")
-                    # History: the rating arrived (in the legacy system) at assessTime, so the time
-                    # limits count from it; the live intake counts them from arrival (now).
-                    if policy.rating_window_days and rated_at > finished_at + timedelta(
-                        days=policy.rating_window_days
-                    ):
-                        raise RecordError(
-                            "rating_period_over", f"已超过办结后{policy.rating_window_days}天的评价期限"
-                        )
-                    staff_id = case[7]
-                    if p.staff_no:
-                        staff = self.staff.get(p.staff_no)
-                        if staff is None:
-                            raise RecordError("staff_not_found", f"工号 {p.staff_no} 不存在")
-                        if staff[1] != case[4] and window_id not in staff[2]:
-                            raise RecordError("staff_mismatch", f"工号 {p.staff_no} 不属于被评部门或窗口")
-                        staff_id = staff[0]
-                    region_id = case[9]
-                    if p.region_code:  # where the rating was made: the case's region or a place inside it
-                        inner = self.region_codes.get(p.region_code)
-                        if inner is None:
-                            raise RecordError("region_not_found", f"行政区划代码 {p.region_code} 不存在")
-                        region = self.regions[case[9]]
-                        if not inner[1].startswith(region.path):
-                            raise RecordError(
-                                "region_mismatch", f"评价区划 {p.region_code} 不在 {region.name} 范围内"
-                            )
-                        region_id = inner[0]
-                    where = (case[4], hall_id, window_id, staff_id, case[8], region_id)
-                    first_id = None
-                else:
-                    first_at = first[0]
-                    if rated_at < first_at:
-                        raise RecordError("rated_before_first", "追评时间早于首次评价时间")
-                    if rated_at > first_at + timedelta(days=policy.follow_up_days):
-                        raise RecordError(
-                            "follow_up_window_closed", f"已超过首次评价后{policy.follow_up_days}天的追评期限"
-                        )
-                    where, first_id = first[2], first[3]
-                set_code = indicator_set_code(channel)
-                hit = sets.get(set_code)
-                if hit is None:
-                    aset = active_set(set_code)
-                    if aset is None:
-                        raise RecordError("indicator_set_missing", "评价指标体系尚未配置")
-                    hit = sets[set_code] = (aset, aset.indicator_set.pk)
-                aset, set_id = hit
-                level = p.level
-                for code in p.reasons:
-                    reason_level = aset.reason_levels.get(code)
-                    if reason_level is None:
-                        raise RecordError("unknown_reason", f"评价内容选项 {code} 不存在")
-                    if reason_level != level:
-                        raise RecordError("reason_level_mismatch", f"评价内容选项 {code} 与所选等级不符")
-                bad = level in _BAD_LEVELS
-                if bad and not p.reasons and not p.comment:
-                    raise RecordError("bad_rating_needs_reason", "差评须选择至少一项评价内容或填写文字评价")
-            except RecordError as exc:
-                rejects.append((p.line, exc.code, exc.message, p.record))
-                continue
-            row = (
-                new_id(),
-                case_id,
-                p.kind,
-                first_id,
-                *where,
-                level,
-                bad,
-                self._json((aset.overall_code, level), {aset.overall_code: level}),
-                self._json(tuple(p.reasons), p.reasons),
-                p.comment,
-                set_id,
-                channel,
-                *ev,
-                adapt_dt(rated_at),
-                received,
-                adapt_ip(p.client_ip) if adapt_ip and p.client_ip else p.client_ip,
-                p.device_id,
-                source_id,
-                None,
-                scope,
-                p.key,
-                False,
-                True,
-                "",
-                False,
-                *self.extra_values,
-            )
-            batch_ratings[(case_id, p.kind)] = (rated_at, ev, where, None)
-            if p.key:
-                batch_keys[p.key] = (case_id, p.kind)
-            (rows_first if p.kind == _FIRST else rows_follow).append(row)
-        out.duplicates = duplicates
 
 
 def import_ratings(
@@ -1258,14 +949,10 @@ def import_ratings(
     using: str = "default",
     progress=None,
     work_orders: bool = False,
-    pipeline: bool = True,
 ) -> ImportSummary:
-    """Import ratings (national interface field names). History by default: 差评 make no work orders.
-
-    With `pipeline` (the default, outside a transaction) a writer thread commits each batch while the
-    next one is checked (see _Pipeline)."""
+    """Import ratings (national interface field names). History by default: 差评 make no work orders."""
     importer = RatingImporter(client=client, using=using, work_orders=work_orders)
-    return _run("ratings", path, fmt, importer, rejects_path, batch, encoding, progress, pipeline)
+    return _run("ratings", path, fmt, importer, rejects_path, batch, encoding, progress)
 
 
 def import_cases(
@@ -1285,48 +972,31 @@ def import_cases(
     return _run("cases", path, fmt, importer, rejects_path, batch, encoding, progress)
 
 
-def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress, pipeline=False) -> ImportSummary:
+def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress) -> ImportSummary:
+    """Read the file batch by batch and import each in its own transaction."""
     path = Path(path)
     fmt = fmt or guess_format(path)
     rejects = RejectLog(Path(rejects_path) if rejects_path else Path(f"{path}.rejects.jsonl"))
     summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
     started = time.perf_counter()
-    helper, batches = None, None
+    batches = None
     try:
         with gc_paused() as tick:
-            pipeline = pipeline and importer.can_pipeline()
-            if pipeline and fmt == "jsonl" and _parse_ahead_pays(path):
-                helper = _ParseAhead(path, max(1, batch))  # forked before the writer thread starts
-                batches = iter(helper)
-            else:
-                batches = _batches(read_records(path, fmt, encoding), max(1, batch))
-            while pipeline:
-                redo = _run_pipelined(importer, batches, summary, rejects, progress, tick)
-                if not redo:
-                    break  # every batch is done
-                for chunk in redo:  # read already; left over by a failed write, done one at a time
-                    rejects.write(importer.run_batch(chunk, summary))
-                    tick(len(chunk))
-                    if progress is not None:
-                        progress(summary)
-                # then the rest of the file through a new pipeline
-            for chunk in batches:  # without a pipeline
+            batches = _batches(read_records(path, fmt, encoding), max(1, batch))
+            for chunk in batches:
                 summary.read += len(chunk)
                 rejects.write(importer.run_batch(chunk, summary))
                 tick(len(chunk))
                 if progress is not None:
                     progress(summary)
     finally:
-        if helper is not None:
-            helper.close()  # also when it was never asked for a batch
-        elif batches is not None:
+        if batches is not None:
             batches.close()  # the file
         rejects.close()
         summary.seconds = time.perf_counter() - started
     return summary
 
 
-_SWITCH_INTERVAL = 0.0005  # seconds, while the pipelined import runs (see _run_pipelined)
 _GC_EVERY = 100_000  # records between two collections of the youngest generation while importing
 
 
@@ -1354,132 +1024,11 @@ def gc_paused():
             gc.enable()
 
 
-class _Pipeline:
-    """A writer thread with its own connection commits checked batches in order while the caller checks
-    the next one. Batches checked but not yet committed are "in flight": their ratings and keys stay in
-    the importer's flight maps, so a later batch sees them as if they were stored, until the batch that
-    made them is known committed before the later batch's reads began.
-
-    The database's write lock is held only while a batch's rows are written, not while it is checked. A
-    batch the writer cannot commit (a rating that arrived through the intake meanwhile, a value the
-    database refuses) stops the writer: that batch and every batch after it are then done one at a time,
-    as without the pipeline, so nothing is written twice or lost."""
-
-    def __init__(self, importer: "RatingImporter"):
-        self.importer = importer
-        self.jobs: queue.Queue = queue.Queue(maxsize=1)
-        self.done: queue.Queue = queue.Queue()
-        self.outstanding: deque = deque()
-        self.failure: BaseException | None = None
-        self.abort = threading.Event()
-        self.thread = threading.Thread(target=self._write_loop, name="haocha-import-writer", daemon=True)
-        self.thread.start()
-
-    def _write_loop(self) -> None:
-        importer = self.importer
-        try:
-            while True:
-                job = self.jobs.get()
-                if job is None:
-                    return
-                if self.failure is not None or self.abort.is_set():
-                    continue  # left to the caller (see unwritten)
-                try:
-                    with transaction.atomic(using=importer.using):
-                        importer._store(job)
-                except BaseException as exc:  # handed to the caller, which redoes the batch
-                    self.failure = exc
-                    continue
-                self.done.put(job)
-        finally:
-            connections[importer.using].close()
-
-    def submit(self, job: _Prepared) -> None:
-        flight_ratings, flight_keys = self.importer.flight_ratings, self.importer.flight_keys
-        flight_ratings.update(job.ratings)
-        flight_keys.update(job.keys)
-        self.outstanding.append(job)
-        self.jobs.put(job)
-
-    def committed(self) -> list[_Prepared]:
-        """Batches committed since the last call, in order; their ratings leave the flight maps."""
-        flight_ratings, flight_keys = self.importer.flight_ratings, self.importer.flight_keys
-        out = []
-        while True:
-            try:
-                job = self.done.get_nowait()
-            except queue.Empty:
-                return out
-            head = self.outstanding.popleft()
-            assert head is job, "the writer commits batches in order"
-            for key, value in job.ratings.items():
-                if flight_ratings.get(key) is value:
-                    del flight_ratings[key]
-            for key, value in job.keys.items():
-                if flight_keys.get(key) is value:
-                    del flight_keys[key]
-            out.append(job)
-
-    def close(self) -> list[_Prepared]:
-        """Wait for the writer; the batches it committed meanwhile."""
-        if self.thread.is_alive():
-            self.jobs.put(None)
-            self.thread.join()
-        return self.committed()
-
-    def unwritten(self) -> list[list]:
-        """After close: the raw batches the writer did not commit (the failed one and those after it)."""
-        self.importer.flight_ratings.clear()
-        self.importer.flight_keys.clear()
-        return [job.batch for job in self.outstanding]
-
-
-def _run_pipelined(importer, batches, summary, rejects, progress, tick) -> list[list]:
-    """Check batch N+1 while batch N is written; returns the batches left to do one at a time."""
-    switch = sys.getswitchinterval()
-    # The writer needs the GIL back after every statement and commit; with Python's 5 ms default it
-    # waited that long behind this thread each time (measured: 27.5k → 31.5k ratings/s at 0.5 ms).
-    sys.setswitchinterval(_SWITCH_INTERVAL)
-    try:
-        return _run_pipeline(importer, batches, summary, rejects, progress, tick)
-    finally:
-        sys.setswitchinterval(switch)
-
-
-def _run_pipeline(importer, batches, summary, rejects, progress, tick) -> list[list]:
-    pipe = _Pipeline(importer)
-
-    def report(jobs, *, tell: bool = True):
-        for job in jobs:
-            summary.add(job.rejects, job.imported, job.duplicates)
-            rejects.write(job.rejects)
-            if tell and progress is not None:
-                progress(summary)
-
-    try:
-        for chunk in batches:
-            summary.read += len(chunk)
-            if pipe.failure is not None:  # the batches before the failed one are committed: report them
-                report(pipe.close())
-                return [*pipe.unwritten(), chunk]
-            report(pipe.committed())
-            pipe.submit(importer._prepare(chunk))
-            tick(len(chunk))
-        report(pipe.close())
-        return pipe.unwritten()
-    except BaseException:
-        pipe.abort.set()
-        # Batches committed meanwhile are in the database: their rejects and counts are still reported
-        # (not to `progress`, which may be what raised).
-        report(pipe.close(), tell=False)
-        raise
-
-
 # --- cases ---------------------------------------------------------------------------------------
 
 
 def _case_input(rec: dict) -> CaseInput:
-    case_no = _text(rec, "projectNo")
+    case_no = normalise_case_no(_text(rec, "projectNo"))
     status = _text(rec, "proStatus")
     status = _STATUS_WORDS.get(status, status)
     channel = _text(rec, "applyChannel")

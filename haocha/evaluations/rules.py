@@ -20,11 +20,11 @@ from haocha.core.errors import DomainError
 from haocha.core.text import strip_invisible
 from haocha.evaluations.channels import SYSTEM_ONLY_CHANNELS, Channel
 from haocha.evaluations.levels import (
+    BAD_LEVELS,
     Level,
     UnknownLevel,
     from_gbt39046,
     from_satisfaction,
-    is_bad,
     parse_level,
 )
 from haocha.evaluations.models import DEFAULT_RATING_LEVELS, Rating, RatingFlag
@@ -64,7 +64,6 @@ RULES: dict[str, tuple[int, str]] = {
     "already_followed_up": (409, "该办件已追评，每笔办件只能追评一次"),
     "no_first_rating": (409, "该办件尚无首次评价，不能追评"),
     # times
-    "naive_datetime": (422, "评价时间须带时区"),
     "invalid_time": (422, "评价时间不合理（早于2000年）"),
     "rated_at_in_future": (422, "评价时间晚于当前时间"),
     "case_not_finished": (409, "办件尚未办结，办结后方可评价"),
@@ -80,6 +79,8 @@ RULES: dict[str, tuple[int, str]] = {
     "reason_level_mismatch": (422, "评价内容选项 {code} 与所选等级不符"),
     "comment_too_long": (422, f"文字评价不能超过{MAX_COMMENT}字"),
     "bad_rating_needs_reason": (422, "差评须选择至少一项评价内容或填写文字评价"),
+    # what a rating rests on
+    "case_rated": (409, "办件已评价，评价所依据的信息不能再修改：{fields}"),
     # system default ratings
     "default_level_not_allowed": (422, "默认评价等级不能是差评：{level}"),
     # correction flags (an upheld appeal is one)
@@ -93,19 +94,19 @@ RULES: dict[str, tuple[int, str]] = {
 class RuleError(DomainError):
     """A rating refused by a rule of the book: `code`, `status` and the Chinese `message` from RULES."""
 
-    def __init__(self, rule: str, /, **values):
+    def __init__(self, rule: str, /, details=None, **values):
         status, template = RULES[rule]
-        super().__init__(template.format(**values), code=rule, status=status)
+        super().__init__(template.format(**values), code=rule, status=status, details=details)
 
 
-def refuse(rule: str, /, **values) -> NoReturn:
-    raise RuleError(rule, **values)
+def refuse(rule: str, /, details=None, **values) -> NoReturn:
+    raise RuleError(rule, details=details, **values)
 
 
 # --- what a submission says --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class EvaluatorInput:
     type: str = ""
     name: str = ""
@@ -113,7 +114,7 @@ class EvaluatorInput:
     phone: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RatingInput:
     """A submission as read at its edge (API body, form, tablet, SMS reply, import line)."""
 
@@ -340,9 +341,7 @@ def rating_time(rated_at: datetime | None, now: datetime) -> datetime:
     """When the rating was given: as sent, or the time it arrives."""
     if rated_at is None:
         return now
-    if rated_at.tzinfo is None or rated_at.utcoffset() is None:
-        refuse("naive_datetime")
-    if rated_at < EARLIEST:
+    if rated_at < EARLIEST:  # (every edge reads a time without an offset as Beijing time)
         refuse("invalid_time")
     if rated_at > now + CLOCK_SKEW:
         refuse("rated_at_in_future")
@@ -369,6 +368,7 @@ def content_of(data: RatingInput, aset) -> Content:
     if aset is None:
         refuse("indicator_set_missing")
     level = data.level
+    level_value = level.value if level.__class__ is Level else Level(level).value
     levels = {}
     for code, value in (data.indicators or {}).items():
         if code not in aset.indicator_codes:
@@ -382,9 +382,9 @@ def content_of(data: RatingInput, aset) -> Content:
     overall = levels.get(aset.overall_code)
     if overall is not None and overall != level:
         refuse("overall_mismatch")
-    levels[aset.overall_code] = Level(level).value
+    levels[aset.overall_code] = level_value
     allowed = set(levels.values())
-    reasons = list(dict.fromkeys(data.reasons or ()))
+    reasons = list(dict.fromkeys(data.reasons)) if data.reasons else []
     for code in reasons:
         reason_level = aset.reason_levels.get(code)
         if reason_level is None:
@@ -394,9 +394,12 @@ def content_of(data: RatingInput, aset) -> Content:
     comment = strip_invisible(data.comment or "")
     if len(comment) > MAX_COMMENT:
         refuse("comment_too_long")
-    if not reasons and not comment and any(is_bad(v) for v in allowed):
+    if not reasons and not comment and not allowed.isdisjoint(_BAD):
         refuse("bad_rating_needs_reason")
-    return Content(levels, reasons, comment, is_bad(level))
+    return Content(levels, reasons, comment, level_value in _BAD)
+
+
+_BAD = frozenset(level.value for level in BAD_LEVELS)
 
 
 def _says_the_same(prior: PriorRating, data: RatingInput, evaluator: Person) -> bool:
@@ -461,27 +464,38 @@ def follow_up_until(first_rated_at: datetime, policy) -> datetime:
 
 # --- whole ratings -----------------------------------------------------------------------------------
 
-_EVALUATOR_FIELDS = tuple(f"evaluator_{name}" for name in Person._fields)
 WHERE_FIELDS = ("department_id", "hall_id", "window_id", "staff_id", "item_id", "region_id")
 
 
 def _fields(kind, case_id, first_id, where, content: Content, aset, channel, evaluator, rated_at) -> dict:
-    fields = dict(zip(WHERE_FIELDS, where, strict=True))
-    fields.update(zip(_EVALUATOR_FIELDS, evaluator, strict=True))
-    fields.update(
-        case_id=case_id,
-        kind=kind,
-        first_rating_id=first_id,
-        level=content.levels[aset.overall_code],
-        is_bad=content.bad,
-        indicator_levels=content.levels,
-        reason_codes=content.reasons,
-        comment=content.comment,
-        indicator_set_id=aset.indicator_set.pk,
-        channel=channel,
-        rated_at=rated_at,
-    )
-    return fields
+    department_id, hall_id, window_id, staff_id, item_id, region_id = where
+    return {
+        "case_id": case_id,
+        "kind": kind,
+        "first_rating_id": first_id,
+        "department_id": department_id,
+        "hall_id": hall_id,
+        "window_id": window_id,
+        "staff_id": staff_id,
+        "item_id": item_id,
+        "region_id": region_id,
+        "level": content.levels[aset.overall_code],
+        "is_bad": content.bad,
+        "indicator_levels": content.levels,
+        "reason_codes": content.reasons,
+        "comment": content.comment,
+        "indicator_set_id": aset.indicator_set.pk,
+        "channel": channel,
+        "evaluator_type": evaluator[0],
+        "evaluator_name": evaluator[1],
+        "evaluator_id_hash": evaluator[2],
+        "evaluator_id_masked": evaluator[3],
+        "evaluator_id_enc": evaluator[4],
+        "evaluator_phone_hash": evaluator[5],
+        "evaluator_phone_masked": evaluator[6],
+        "evaluator_phone_enc": evaluator[7],
+        "rated_at": rated_at,
+    }
 
 
 def first_rating(ctx: Context, data: RatingInput) -> dict | Replay:
@@ -609,6 +623,33 @@ def default_rating(ctx: Context, level: str, rated_at: datetime) -> dict:
     fields = _fields(FIRST, case.id, None, where, content, aset, Channel.DEFAULT, case.applicant, rated_at)
     fields["is_default"] = True
     return fields
+
+
+# --- the rated case -----------------------------------------------------------------------------------
+
+# What a rating rests on, by the case's field (attname), with the name a caller reads.
+RATED_CASE_FIELDS = {
+    "item_id": "事项",
+    "department_id": "办理部门",
+    "applicant_type": "申请人类型",
+    "applicant_name": "申请人姓名",
+    "applicant_id_hash": "申请人证件号码",
+    "applicant_phone_hash": "申请人手机号码",
+    "status": "办件状态",
+    "finished_at": "办结时间",
+}
+
+
+def rated_case_rewrite(stored: dict, given: dict) -> None:
+    """A rated case keeps what its ratings rest on: the item, department, applicant and the finished status
+    and time; a rewrite that changes any of them is refused, naming them (other fields may change)."""
+    changed = [name for name in RATED_CASE_FIELDS if name in given and given[name] != stored[name]]
+    if changed:
+        refuse(
+            "case_rated",
+            details={"fields": changed},
+            fields="、".join(RATED_CASE_FIELDS[name] for name in changed),
+        )
 
 
 # --- correction flags --------------------------------------------------------------------------------

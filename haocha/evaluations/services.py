@@ -324,3 +324,21 @@ def rating_flag(*, actor: Actor, rating: Rating, kind: str, reason: str, request
         )
     rating.refresh_from_db()
     return flag
+
+
+def rated_cases_guard(*, changes: list, **_signal) -> dict:
+    """Receiver of catalogue's cases_rewriting: the rewrites of rated cases the rule book refuses."""
+    rated = set(
+        Rating.objects.filter(case_id__in=[case.pk for case, _fields in changes])
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    refused = {}
+    for case, fields in changes:
+        if case.pk in rated:
+            stored = {name: getattr(case, name) for name in rules.RATED_CASE_FIELDS}
+            try:
+                rules.rated_case_rewrite(stored, fields)
+            except rules.RuleError as exc:
+                refused[case.case_no] = exc
+    return refused

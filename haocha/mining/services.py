@@ -11,14 +11,28 @@ from django.db.models import F
 from django.utils import timezone
 
 from haocha.core.anonymise import anonymise
-from haocha.evaluations.models import Rating, RatingFlag
+from haocha.evaluations.models import Rating, RatingFlag, ReasonOption
+from haocha.mining.classifier import classify_many
 from haocha.mining.models import MinedComment, MinedTheme, MiningState, TermCount, ThemeCount
-from haocha.mining.text import content_words, phrases, themes_of
+from haocha.mining.text import content_words, phrases
+from haocha.mining.themes import active_rows, themes_for_region
 
 BATCH = 5000
 # A rating committed out of id order (PostgreSQL, concurrent writers) is still seen by a later pass.
 LOOKBACK = 1000
-_FIELDS = ("id", "comment", "rated_at", "department_id", "item_id", "evaluator_name", "staff__name")
+_FIELDS = (
+    "id",
+    "comment",
+    "rated_at",
+    "department_id",
+    "item_id",
+    "hall_id",
+    "evaluator_name",
+    "staff__name",
+    "reason_codes",
+    "indicator_set_id",
+    "region__path",
+)
 
 
 def _month(value) -> date:
@@ -34,8 +48,9 @@ def _terms(text: str) -> tuple[set, set]:
     return set(words), set(phrases(words))
 
 
-def _upsert_counts(model, key_fields: tuple, delta: Counter) -> None:
-    delta = Counter({k: v for k, v in delta.items() if v})
+def _upsert_counts(model, key_fields: tuple, delta: dict) -> None:
+    """Add `delta` ({key: {count field: change}}) to the count rows, creating and dropping rows as needed."""
+    delta = {k: v for k, v in delta.items() if any(v.values())}
     if not delta:
         return
     months = {k[0] for k in delta}
@@ -48,29 +63,60 @@ def _upsert_counts(model, key_fields: tuple, delta: Counter) -> None:
         )
     }
     new = []
-    for key, d in delta.items():
+    for key, changes in delta.items():
         row = existing.get(key)
         if row is None:
-            new.append(model(**dict(zip(key_fields, key, strict=True)), n=d))
+            new.append(model(**dict(zip(key_fields, key, strict=True)), **changes))
         else:
-            model.objects.filter(pk=row.pk).update(n=F("n") + d)
+            model.objects.filter(pk=row.pk).update(**{f: F(f) + d for f, d in changes.items()})
     model.objects.bulk_create(new, batch_size=2000)
     model.objects.filter(n__lte=0, month__in=months).delete()
 
 
 def _count(comments: list[MinedComment], sign: int) -> None:
-    terms: Counter = Counter()
-    themes: Counter = Counter()
+    terms: dict = {}
+    themes: dict = {}
     for c in comments:
+        unit = (c.month, c.department_id, c.item_id, c.hall_id)
         words, pairs = _terms(c.text)
-        for w in words:
-            terms[(c.month, c.department_id, c.item_id, TermCount.Kind.WORD, w)] += sign
-        for p in pairs:
-            terms[(c.month, c.department_id, c.item_id, TermCount.Kind.PHRASE, p)] += sign
-        for t in filter(None, c.themes.split(",")):
-            themes[(c.month, c.department_id, c.item_id, t)] += sign
-    _upsert_counts(TermCount, ("month", "department_id", "item_id", "kind", "term"), terms)
-    _upsert_counts(ThemeCount, ("month", "department_id", "item_id", "theme"), themes)
+        for kind, values in ((TermCount.Kind.WORD, words), (TermCount.Kind.PHRASE, pairs)):
+            for term in values:
+                terms.setdefault((*unit, kind, term), Counter())["n"] += sign
+        for i, t in enumerate(filter(None, c.themes.split(","))):
+            counts = themes.setdefault((*unit, t), Counter())
+            counts["n"] += sign
+            counts["n_main"] += sign if i == 0 else 0
+    _upsert_counts(TermCount, ("month", "department_id", "item_id", "hall_id", "kind", "term"), terms)
+    _upsert_counts(ThemeCount, ("month", "department_id", "item_id", "hall_id", "theme"), themes)
+
+
+def _reason_texts(rows: list[dict]) -> dict:
+    sets = {r["indicator_set_id"] for r in rows if r["reason_codes"]}
+    return {
+        (o["indicator_set_id"], o["code"]): o["text"]
+        for o in ReasonOption.objects.filter(indicator_set_id__in=sets).values(
+            "indicator_set_id", "code", "text"
+        )
+    }
+
+
+def _classified(rows: list[dict]) -> dict:
+    """{rating id: classifier Result}, on the citizen's own words (before anonymising), with the reasons
+    ticked and the themes the rating's region adds."""
+    reason_text = _reason_texts(rows)
+    region_rows = active_rows()
+    by_themes: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_themes.setdefault(themes_for_region(r["region__path"] or "", rows=region_rows), []).append(r)
+    out = {}
+    for themes, group in by_themes.items():
+        items = [
+            (r["comment"], [reason_text.get((r["indicator_set_id"], c), c) for c in r["reason_codes"] or ()])
+            for r in group
+        ]
+        for r, result in zip(group, classify_many(items, themes=themes), strict=True):
+            out[r["id"]] = result
+    return out
 
 
 def _add(rows: list[dict]) -> int:
@@ -79,10 +125,13 @@ def _add(rows: list[dict]) -> int:
     known = set(
         MinedComment.objects.filter(rating_id__in=[r["id"] for r in rows]).values_list("rating_id", flat=True)
     )
+    rows = [r for r in rows if r["id"] not in known]
+    if not rows:
+        return 0
+    results = _classified(rows)
     comments = []
     for r in rows:
-        if r["id"] in known:
-            continue
+        result = results[r["id"]]
         public = anonymise(r["comment"], names=(r["evaluator_name"], r["staff__name"]))
         comments.append(
             MinedComment(
@@ -90,11 +139,14 @@ def _add(rows: list[dict]) -> int:
                 month=_month(r["rated_at"]),
                 department_id=r["department_id"] or 0,
                 item_id=r["item_id"] or 0,
+                hall_id=r["hall_id"] or 0,
                 rated_at=r["rated_at"],
                 text=public.text[:500],
                 masked=",".join(sorted(public.kinds)),
                 # themes are judged on the citizen's own words; only the public text is stored
-                themes=",".join(themes_of(r["comment"])),
+                themes=",".join(result.themes),
+                confidence=result.confidence,
+                source=result.source,
             )
         )
     MinedComment.objects.bulk_create(comments, batch_size=1000)
@@ -103,9 +155,18 @@ def _add(rows: list[dict]) -> int:
     }
     MinedTheme.objects.bulk_create(
         [
-            MinedTheme(comment=c, theme=t, month=c.month, department_id=c.department_id)
+            MinedTheme(
+                comment=c,
+                theme=t,
+                is_main=i == 0,
+                confidence=c.confidence,
+                month=c.month,
+                department_id=c.department_id,
+                item_id=c.item_id,
+                hall_id=c.hall_id,
+            )
             for c in saved.values()
-            for t in filter(None, c.themes.split(","))
+            for i, t in enumerate(filter(None, c.themes.split(",")))
         ],
         batch_size=2000,
     )

@@ -1,5 +1,6 @@
-"""Comment text: tokenising with the government-service dictionary, phrases and theme rules (the public form
-of a text, without personal data, is haocha.core.anonymise)."""
+"""Comment text: tokenising with the government-service dictionary (userdict.txt keeps units, systems and
+documents whole), synonyms merged, the domain stop list, and phrases (the public form of a text, without
+personal data, is haocha.core.anonymise; the themes are haocha.mining.classifier)."""
 
 import re
 import threading
@@ -11,45 +12,40 @@ HERE = Path(__file__).resolve().parent
 USER_DICTIONARY = HERE / "userdict.txt"
 STOP_WORDS_FILE = HERE / "stopwords.txt"
 
-# 堵点、痛点、难点: a theme applies when any of its keywords occurs in the comment (plain substring match,
-# so it does not depend on how jieba splits). A comment can carry several themes.
-THEMES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "queue": (
-        "排队等待",
-        ("排队", "排了", "排长队", "等候", "取号", "叫号", "等了", "人太多", "窗口开得太少"),
-    ),
-    "materials": (
-        "材料反复",
-        ("补材料", "补正", "材料被退回", "一次性告知", "还差", "材料清单", "复印件", "证明", "原件"),
-    ),
-    "trips": ("多跑路", ("跑了", "白跑", "来回跑", "跑多次", "跑一趟", "跑冤枉路", "再来一次", "趟")),
-    "attitude": ("服务态度", ("态度", "不耐烦", "说话很冲", "爱答不理", "冷淡", "刁难", "看手机", "没人")),
-    "system": (
-        "系统故障",
-        ("系统", "登录不上", "报错", "卡死", "卡顿", "打不开", "维护中", "网页", "页面", "上传"),
-    ),
-    "time_limit": (
-        "办理时限",
-        (
-            "超时",
-            "没办结",
-            "还没办",
-            "一拖再拖",
-            "承诺时限",
-            "审核中",
-            "没有结果",
-            "一个月",
-            "工作日",
-            "十几天",
-        ),
-    ),
-    "policy": (
-        "政策解释",
-        ("说不清楚", "说不清", "解释", "指南", "业务不熟", "答不上来", "互相推", "咨询", "不予受理", "理由"),
-    ),
+# Words citizens write for one thing, counted as one keyword (社保卡/社保/社保局 → 社保).
+SYNONYMS = {
+    "社保卡": "社保",
+    "社保局": "社保",
+    "社保中心": "社保",
+    "医保局": "医保",
+    "医保卡": "医保",
+    "公积金中心": "公积金",
+    "不动产中心": "不动产登记",
+    "不动产登记中心": "不动产登记",
+    "登陆": "登录",
+    "app": "APP",
+    "App": "APP",
+    "手机APP": "APP",
+    "排长队": "排队",
+    "取不到号": "取号难",
+    "号贩子": "黄牛",
+    "打不通": "电话打不通",
+    "无人接听": "电话打不通",
+    "没人接": "电话打不通",
+    "车位": "停车",
+    "停车位": "停车",
+    "停车场": "停车",
+    "闪退": "系统故障",
+    "卡顿": "系统故障",
+    "卡死": "系统故障",
+    "系统卡顿": "系统故障",
+    "白跑": "多次跑",
+    "来回跑": "多次跑",
+    "跑多次": "多次跑",
+    "不耐烦": "态度差",
+    "态度差": "态度差",
+    "爱答不理": "态度差",
 }
-THEME_NAMES = {code: name for code, (name, _) in THEMES.items()}
-THEME_RULES_TEXT = "；".join(f"{name}：{'、'.join(words)}" for name, words in THEMES.values())
 
 _lock = threading.Lock()
 
@@ -73,6 +69,10 @@ def stop_words() -> frozenset:
     return frozenset(w.strip() for w in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines() if w.strip())
 
 
+# counts and times of day (三次, 一个, 两个多, 一上午) say nothing on their own
+_NUMERAL = re.compile(
+    r"^[一二两三四五六七八九十几百千半多好每整]+[个次趟回遍天周月年号点分岁份样张多]*$|^[一整]?[上下中]午$|^[今明昨前后]天$"
+)
 _CONTENT = re.compile(r"^[\u4e00-\u9fff]{2,}$|^[A-Za-z]{2,}$")
 
 
@@ -82,16 +82,17 @@ def tokenise(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    """Tokens worth counting: two or more CJK characters (or letters), not stop words."""
+    """Tokens worth counting: two or more CJK characters (or letters), synonyms merged, without stop words
+    (function words and the generic words of every 差评 such as 办理、工作人员、大厅)."""
     stops = stop_words()
-    return [t for t in tokenise(text) if _CONTENT.match(t) and t not in stops and "某" not in t]
+    words = []
+    for t in tokenise(text):
+        t = SYNONYMS.get(t, t)
+        if _CONTENT.match(t) and not _NUMERAL.match(t) and t not in stops and "某" not in t and "＊" not in t:
+            words.append(t)
+    return words
 
 
 def phrases(words: list[str]) -> list[str]:
     """Bigrams of adjacent content words, e.g. 窗口 + 态度 → 窗口态度 (shown as 窗口·态度)."""
     return [f"{a}·{b}" for a, b in pairwise(words) if a != b]
-
-
-def themes_of(text: str) -> list[str]:
-    text = text or ""
-    return [code for code, (_, words) in THEMES.items() if any(w in text for w in words)]

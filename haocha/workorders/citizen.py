@@ -18,6 +18,14 @@ from haocha.workorders.notifications import notify
 from haocha.workorders.policy import order_policy
 
 CALLBACK_CHOICES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+SOLVED_CHOICES = {"1": True, "0": False}
+
+
+def parse_solved(value) -> bool | None:
+    """A form's answer to 是否已解决: "1" or "0"; anything else is no answer (None)."""
+    return SOLVED_CHOICES.get(value)
+
+
 CITIZEN_SALT = "haocha.workorder.citizen"
 
 
@@ -56,17 +64,21 @@ def work_order_callback(
     *,
     order: WorkOrder,
     actor: Actor,
-    solved: bool,
+    solved: bool | None,
     satisfaction: str,
     comment: str = "",
     via_link: bool = False,
 ) -> WorkOrder:
-    """回访: solved and not dissatisfied → 办结; otherwise back to the department in a new cycle (重办)."""
+    """回访: solved and not dissatisfied → 办结; otherwise back to the department in a new cycle (重办).
+
+    Both answers are the citizen's: neither has a default, and a missing one is refused."""
     machine.authorize(actor, order, "callback", via_link=via_link)
+    if solved is None:
+        raise InvalidInput("请选择问题是否已解决", code="solved_required")
+    if not satisfaction:
+        raise InvalidInput("请选择对处理情况是否满意", code="satisfaction_required")
     if satisfaction not in CALLBACK_CHOICES:
-        raise InvalidInput(
-            "满意度应为 satisfied、basically_satisfied 或 dissatisfied", code="invalid_satisfaction"
-        )
+        raise InvalidInput("对处理情况的评价应为满意、基本满意或不满意", code="invalid_satisfaction")
     comment = checked_text(comment, (WorkOrder, "callback_comment"), label="回访意见")
     if via_link and order.callback_token_used:
         raise Conflict("您已答复过本次回访，感谢您的反馈", code="link_used")

@@ -195,7 +195,11 @@ def _supervise(f: Form) -> dict:
 
 @parser("callback", module=citizen)
 def _callback(f: Form) -> dict:
-    return {"solved": f.flag("solved"), "satisfaction": f.text("satisfaction"), "comment": f.text("comment")}
+    return {
+        "solved": citizen.parse_solved(f.text("solved")),
+        "satisfaction": f.text("satisfaction"),
+        "comment": f.text("comment"),
+    }
 
 
 def take(name: str, form: Form):

@@ -27,9 +27,11 @@ from haocha.workorders.access import (
 )
 from haocha.workorders.attachments import private_storage
 from haocha.workorders.citizen import (
+    CALLBACK_CHOICES,
     citizen_link_token,
     citizen_steps,
     order_from_citizen_token,
+    parse_solved,
     work_order_callback,
 )
 from haocha.workorders.contact_details import may_see_contact_details, work_order_contact_details
@@ -371,7 +373,7 @@ def citizen_page(request, token):
             work_order_callback(
                 order=order,
                 actor=Actor(label="办事群众（回访链接）"),
-                solved=request.POST.get("solved") == "1",
+                solved=parse_solved(request.POST.get("solved")),
                 satisfaction=request.POST.get("satisfaction", ""),
                 comment=request.POST.get("comment", ""),
                 via_link=True,
@@ -388,6 +390,8 @@ def citizen_page(request, token):
             "steps": citizen_steps(order),
             "error": error,
             "done": done,
+            "answers": request.POST if error else {},  # a refused answer keeps what was chosen
+            "choices": CALLBACK_CHOICES,
             "can_answer": order.status == Status.PENDING_CALLBACK and not order.callback_token_used,
         },
         status=status,

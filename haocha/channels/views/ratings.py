@@ -32,13 +32,19 @@ def ratings_actor(request) -> Actor:
     return check_page(request, "ratings")
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # no rating is older (evaluations refuse them)
+
+
 def _day(value: str, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(f"{name}格式应为 YYYY-MM-DD", code="invalid_date") from exc
+    if not EARLIEST <= day <= LATEST:  # the ends of the calendar overflow once turned into times
+        raise InvalidInput(f"{name}应在 {EARLIEST} 至 {LATEST} 之间", code="invalid_date")
+    return day
 
 
 def _int(value: str) -> int | None:

@@ -84,6 +84,19 @@ def tablet_state_json(request, window_code):
     return JsonResponse(tablet_state(device))
 
 
+def _text(body: dict, name: str, label: str, limit: int) -> str:
+    """A text field of the tablet's JSON: absent or null is empty; anything but a string, or a longer one
+    than the field holds, is refused (never turned into text or cut)."""
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label}应为文本", code=f"invalid_{name}")
+    if len(value) > limit:
+        raise InvalidInput(f"{label}不能超过{limit}字", code=f"{name}_too_long")
+    return value
+
+
 @require_POST
 def tablet_rating(request, window_code):
     """JSON in: {key, level, reasons, comment, age_ms, case_no}. 201 stored, 200 a resend of a stored one."""
@@ -96,19 +109,15 @@ def tablet_rating(request, window_code):
         if not isinstance(body, dict):
             raise InvalidInput("请求数据格式不正确", code="invalid_json")
         reasons = body.get("reasons") or []
-        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-            raise InvalidInput("评价内容格式不正确", code="invalid_reasons")
-        try:
-            age_ms = int(body.get("age_ms") or 0)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput("评价时间格式不正确", code="invalid_time") from exc
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons) or len(reasons) > 20:
+            raise InvalidInput("评价内容格式不正确（至多20项）", code="invalid_reasons")
         data = TabletRating(
-            key=str(body.get("key") or ""),
-            level=str(body.get("level") or ""),
-            reasons=reasons[:20],
-            comment=str(body.get("comment") or "")[:1000],
-            age_ms=age_ms,
-            case_no=str(body.get("case_no") or "")[:50],
+            key=_text(body, "key", "评价编号", 64),
+            level=_text(body, "level", "满意度等级", 40),
+            reasons=reasons,
+            comment=_text(body, "comment", "文字评价", 1000),
+            age_ms=body.get("age_ms"),
+            case_no=_text(body, "case_no", "办件编号", 50),
         )
         rating, created = tablet_rating_submit(device=device, data=data, client_ip=client_ip(request))
     except DomainError as exc:
