@@ -121,9 +121,34 @@ def on_auth_error(request, exc):
     return error_response(request, 401, "unauthenticated", "未认证：请提供有效的 API 密钥或先登录")
 
 
+# Django Ninja's own refusals, in English, said in Chinese with a code a caller can act on.
+NINJA_ERRORS = {
+    "Cannot parse request body": (
+        "invalid_body",
+        "请求体无法解析：请发送有效的 JSON（Content-Type: application/json）",
+    ),
+    "CSRF check Failed": (
+        "csrf_failed",
+        "CSRF 校验失败：以登录会话调用接口时须带 X-CSRFToken 请求头（值为 csrftoken Cookie），系统对接请改用 API 密钥",
+    ),
+}
+STATUS_ERRORS = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("unauthenticated", "未认证：请提供有效的 API 密钥或先登录"),
+    403: ("forbidden", "无权执行该操作"),
+    404: ("not_found", "请求的资源不存在"),
+    405: ("method_not_allowed", "该接口不支持此请求方法"),
+    413: ("payload_too_large", "请求体过大"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return error_response(request, exc.status_code, "http_error", str(exc))
+    text = str(exc)
+    known = NINJA_ERRORS.get(text.split(" (")[0])  # in debug mode Ninja appends the parser's error
+    code, message = known or STATUS_ERRORS.get(exc.status_code, ("http_error", text))
+    return error_response(request, exc.status_code, code, message)
 
 
 def register_routers() -> None:

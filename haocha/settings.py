@@ -19,6 +19,7 @@ IDENTITY_HASH_KEY = _KEYS["IDENTITY_HASH_KEY"]
 IDENTITY_ENCRYPTION_KEY = _KEYS["IDENTITY_ENCRYPTION_KEY"]
 ALLOWED_HOSTS = env_list("HAOCHA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("HAOCHA_CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "haocha.core.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -273,6 +273,8 @@ def test_mobile_page_at_360x640(live_server):
         assert other.locator("#rate-form").count() == 0
         assert "非常不满意" in other.inner_text("#first-rating")
         screenshot(other, "ch-mobile-already-rated")
+        assert other.locator("#follow-up-card[open]").count() == 0  # 追评 folded: the rating is in
+        other.click("#follow-up-card summary")
         other.fill("#follow-up-form-comment", "后来部门打电话道歉并办好了")
         other.click("#follow-up-form label.level-satisfied")
         other.click("#follow-up-form button[type=submit]")

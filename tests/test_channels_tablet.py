@@ -59,7 +59,7 @@ def test_a_tablet_rates_only_its_own_window_and_stops_when_stopped(cast):
 def test_activation_links_are_single_use_and_expire(cast):
     clerk = Client()
     clerk.force_login(cast.clerk)
-    page = clerk.post(f"/channels/windows/{cast.window_a.code}/tablet/").content.decode()
+    page = clerk.post(f"/channels/windows/{cast.window_a.code}/tablet/", follow=True).content.decode()
     assert "激活 PJQ-430100-H1-A01" in page
     code = page.split("/devices/activate/")[1].split("/")[0]
     tablet = Client()
@@ -69,7 +69,7 @@ def test_activation_links_are_single_use_and_expire(cast):
     r = activate(Client(), code)
     assert r.status_code == 404 and "无效或已使用" in r.content.decode()
     # a fresh link for the same device, left to expire
-    page = clerk.post("/channels/devices/PJQ-430100-H1-A01/reissue/").content.decode()
+    page = clerk.post("/channels/devices/PJQ-430100-H1-A01/reissue/", follow=True).content.decode()
     code = page.split("/devices/activate/")[1].split("/")[0]
     Device.objects.update(activation_expires_at=timezone.now() - timedelta(seconds=1))
     r = activate(Client(), code)

@@ -7,9 +7,10 @@ a finished case never rated, and work orders in every state. The expected figure
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -586,9 +587,13 @@ def test_the_public_pages_and_the_notice_show_the_independent_figures(world, cli
 
 
 def test_the_home_page_shows_the_city_totals(world, client):
+    """Over the period /public/ reports on: the last twelve months, this one to today (issue 13.21)."""
     page = _parse(client.get("/").content.decode()).cards()
-    first = Rating.objects.filter(kind=1, is_valid=True)
+    today = timezone.localdate()
+    months = today.year * 12 + today.month - 1 - 11
+    start = datetime(months // 12, months % 12 + 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    first = Rating.objects.filter(kind=1, is_valid=True, rated_at__gte=start)
     n = first.count()
-    assert page["有效评价"] == str(n)
+    assert page["评价数"] == str(n)
     assert page["好评率"] == f"{ratio(first.filter(level__in=LEVELS[:2]).count(), n):.2%}"
     assert page["差评率"] == f"{ratio(first.filter(level__in=LEVELS[3:]).count(), n):.2%}"

@@ -84,3 +84,11 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return error_page(request, 404, f"页面 {request.path} 不存在", "not_found")
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent from a page that has expired (or from another site) is refused in words."""
+    message = "页面已过期或来源不符（CSRF 校验失败），操作没有执行：请刷新页面后重新提交"
+    if not request.COOKIES.get("csrftoken"):
+        message += "；如果浏览器禁用了 Cookie，请先允许本站使用 Cookie"
+    return error_page(request, 403, message, "csrf_failed")

@@ -15,7 +15,6 @@ from haocha.analytics.figures import Figures
 from haocha.analytics.models import Dim
 from haocha.analytics.selectors import (
     Period,
-    all_time,
     breakdown,
     figures,
     trend,
@@ -52,8 +51,9 @@ def home(request):
         "items": ServiceItem.objects.count(),
         "cases": Case.objects.count(),
     }
-    # Running totals of the city from the month rollups (never a scan of the ratings table).
-    totals = all_time(Dim.REGION, city.pk, weights=weights_for(city)[0]) if city else None
+    # The same figures as /public/: the city over the same period, from the rollups (never a scan of ratings).
+    period = _public_period()
+    totals = figures(Dim.REGION, city.pk, period, weights=weights_for(city)[0]) if city else None
     levels = totals.level_counts if totals else (0, 0, 0, 0, 0)
     keys = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied")
     mix = dict(zip(keys, levels, strict=True))
@@ -68,6 +68,7 @@ def home(request):
         "ratings_total": total,
         "good_rate": f"{good_rate:.2%}" if good_rate is not None else "—",
         "bad_rate": f"{bad_rate:.2%}" if bad_rate is not None else "—",
+        "period": period,
     }
     return render(request, "haocha/home.html", context)
 
@@ -170,6 +171,7 @@ def notice_publish(request, code: str, month: str):
 
 
 def _public_period() -> Period:
+    """What the home page and /public/ report on: the last twelve months, this one up to today."""
     today = timezone.localdate()
     first = today.replace(day=1)
     for _ in range(11):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
-from haocha.accounts.menu import page_view, workorder_tabs_for
+from haocha.accounts.menu import page_view, role_scopes, workorder_tabs_for
 from haocha.core.errors import DomainError, NotFound
 from haocha.core.models import Message
 from haocha.evaluations.models import ReasonOption
@@ -227,13 +227,41 @@ def assignable_departments(actor):
 
 
 def _labelled(transitions):
-    rows = list(transitions)
+    rows = list(transitions.select_related("actor", "actor__organisation"))
+    people: dict[int, str] = {}
     for t in rows:
         t.label = machine.step_label(t)
         t.from_label = machine.STATUS_LABELS.get(t.from_status, "—")
         t.to_label = machine.STATUS_LABELS.get(t.to_status, t.to_status)
         t.stated = _stated(t)
+        t.who = _who(t, people)
+        t.detail = _detail(t)
     return rows
+
+
+def _who(step, people: dict) -> str:
+    """Who took a step, as staff know each other: the person, their role and unit ("陈静 · 12345话务员（长沙市）"),
+    not the login name; the system, the citizen and other systems by the label they were recorded with."""
+    user = step.actor
+    if user is None:
+        return step.actor_label
+    if user.pk not in people:
+        name = user.display_name or user.get_username()
+        held = role_scopes(user)
+        if not held and user.organisation_id:
+            held = user.organisation.name
+        people[user.pk] = f"{name} · {held}" if held else name
+    return people[user.pk]
+
+
+def _detail(step) -> str:
+    """What a step was about where the log row says more than its label: the department of a 交办 or 改派."""
+    data = step.data or {}
+    if step.action == "assign" and data.get("department"):
+        if data.get("reassign") and data.get("from_department"):
+            return f"由 {data['from_department']} 改派给 {data['department']}"
+        return f"交办给 {data['department']}"
+    return ""
 
 
 def _stated(step) -> str:

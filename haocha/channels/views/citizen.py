@@ -89,7 +89,7 @@ def rating_page(request, token):
         return _error_page(request, exc)
     case = target.case
     spec = citizen.form_spec(target.channel)
-    error, status, values, follow_values = None, 200, None, None
+    error, status, values, follow_values, follow_error = None, 200, None, None, False
     if request.method == "POST":
         action = request.POST.get("action", "rate")
         try:
@@ -103,7 +103,7 @@ def rating_page(request, token):
         except DomainError as exc:
             error, status = exc.message, exc.status
             if action == "follow_up":
-                follow_values = citizen.form_values(request.POST)
+                follow_values, follow_error = citizen.form_values(request.POST), True
             else:
                 values = citizen.form_values(request.POST)
     state = citizen.case_state(case)
@@ -113,7 +113,6 @@ def rating_page(request, token):
     context = {
         "case": case,
         "state": state,
-        "channel_label": Channel(target.channel).label,
         "spec": spec,
         "values": values,
         "groups": spec.groups(values),
@@ -126,6 +125,7 @@ def rating_page(request, token):
         "second": _rating_view(state.follow_up, spec),
         "orders": _orders(state),
         "error": error,
+        "follow_error": follow_error,
         "done": request.GET.get("done", ""),
         "levels": citizen.LEVEL_WORDS,
         "bad_levels": sorted(BAD_LEVELS),

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.access import Actor, actor_for_user
@@ -87,10 +88,15 @@ def _channels_context(request, actor, activation=None, error=None):
     }
 
 
+ACTIVATION_SESSION = "channels_activation"
+
+
 @page_view("channels")
 def channels_page(request):
     actor = staff_actor(request)
-    return render(request, "channels/channels.html", _channels_context(request, actor))
+    return render(
+        request, "channels/channels.html", _channels_context(request, actor, _pending_activation(request))
+    )
 
 
 def _activation(request, device: Device, code: str) -> dict:
@@ -98,7 +104,30 @@ def _activation(request, device: Device, code: str) -> dict:
     return {"device": device, "url": url, "qr": qr.qr_svg_inline(url)}
 
 
+def _pending_activation(request) -> dict | None:
+    """The activation link this member of staff just made, shown again on a reload of the page it led to
+    while the link can still be used (not spent, not expired, not replaced by a newer one)."""
+    held = request.session.get(ACTIVATION_SESSION)
+    if not held:
+        return None
+    device = Device.objects.select_related("hall", "window").filter(code=held.get("device")).first()
+    usable = (
+        device is not None
+        and device.is_active
+        and device.activation_hash == devices.secret_digest(held.get("code", ""))
+        and device.activation_expires_at is not None
+        and device.activation_expires_at > timezone.now()
+    )
+    if not usable:
+        request.session.pop(ACTIVATION_SESSION, None)
+        return None
+    return _activation(request, device, held["code"])
+
+
 def _device_action(request, fn):
+    """A device step posted from the channels page, answered with a redirect (POST-redirect-GET): a reload
+    shows the page again and never posts a second time. A new activation link is held in the session for
+    the page the redirect leads to."""
     actor = staff_actor(request)
     try:
         device, code = fn(actor)
@@ -106,9 +135,10 @@ def _device_action(request, fn):
         context = _channels_context(request, actor, error=exc.message)
         return render(request, "channels/channels.html", context, status=exc.status)
     if code is None:
-        return redirect(f"{reverse('channels:channels')}?hall={device.hall_id}")
-    context = _channels_context(request, actor, activation=_activation(request, device, code))
-    return render(request, "channels/channels.html", context)
+        request.session.pop(ACTIVATION_SESSION, None)
+    else:
+        request.session[ACTIVATION_SESSION] = {"device": device.code, "code": code}
+    return redirect(f"{reverse('channels:channels')}?hall={device.hall_id}")
 
 
 @login_required

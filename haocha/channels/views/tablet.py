@@ -14,7 +14,7 @@ from haocha.channels.citizen import form_spec
 from haocha.channels.devices import device_from_request
 from haocha.channels.models import Device
 from haocha.channels.tablet import TabletRating, tablet_rating_submit, tablet_state
-from haocha.channels.views import client_ip
+from haocha.channels.views import client_ip, registered_device_page
 from haocha.core.errors import DomainError, InvalidInput
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import BAD_LEVELS, ORDERED
@@ -29,6 +29,7 @@ def _error(exc: DomainError) -> JsonResponse:
 
 @never_cache
 @require_GET
+@registered_device_page("该窗口的评价器")
 def tablet_page(request, window_code):
     """The tablet's page; with ?copy=offline, the copy its service worker keeps for a start during an
     outage: without the staff on duty and the case being served, which could be hours old by then."""

@@ -12,7 +12,7 @@ from haocha.catalogue.models import Case
 from haocha.channels import citizen, lookup, verification
 from haocha.channels.devices import device_from_request
 from haocha.channels.models import Device, VerificationCode
-from haocha.channels.views import client_ip
+from haocha.channels.views import client_ip, registered_device_page
 from haocha.core.errors import DomainError, NotFound
 from haocha.core.identity import mask_name
 from haocha.evaluations.channels import Channel
@@ -58,6 +58,7 @@ def _page(request, template, context, status=200, device=None):
 
 
 @never_cache
+@registered_device_page("自助服务终端")
 def start(request):
     device = _device(request)
     error, status = None, 200
@@ -87,6 +88,7 @@ def start(request):
 
 
 @never_cache
+@registered_device_page("自助服务终端")
 def code(request):
     device = _device(request)
     challenge = request.session.get(CHALLENGE)
@@ -114,6 +116,7 @@ def code(request):
 
 
 @never_cache
+@registered_device_page("自助服务终端")
 def cases(request):
     device = _device(request)
     scope = _scope(request, device)
@@ -134,6 +137,7 @@ def cases(request):
 
 
 @never_cache
+@registered_device_page("自助服务终端")
 def rate(request, case_no):
     device = _device(request)
     scope = _scope(request, device)
@@ -174,6 +178,7 @@ def rate(request, case_no):
 
 
 @never_cache
+@registered_device_page("自助服务终端")
 def done(request):
     device = _device(request)
     request.session.pop(SESSION, None)  # the next citizen starts afresh

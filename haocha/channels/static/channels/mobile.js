@@ -22,4 +22,13 @@
       if (b) { setTimeout(function () { b.disabled = true; b.textContent = "正在提交…"; }, 0); }
     });
   });
+  // 我的办件: a phone number brings up the phone keypad; an ID number (which may end in X) the full keyboard.
+  document.querySelectorAll("input[data-inputmode-phone]").forEach(function (field) {
+    var form = field.form;
+    form.addEventListener("change", function (e) {
+      if (e.target.name !== "kind") return;
+      field.setAttribute("inputmode", field.dataset["inputmode" + (e.target.value === "phone" ? "Phone" : "Id")]);
+      field.setAttribute("autocomplete", e.target.value === "phone" ? "tel" : "off");
+    });
+  });
 })();
