@@ -18,8 +18,8 @@ def test_notice_and_themes_for_a_supervisor(live_server):
     with browser_page() as page:
         login(page, live_server.url, "supervisor", PASSWORD)
         page.goto(f"{live_server.url}/notices/{cast.city.code}/{last_month_start():%Y-%m}/")
-        page.wait_for_selector("#chart-trend canvas")
-        page.wait_for_selector("#chart-ranking canvas")
+        page.wait_for_selector("#chart-trend svg")
+        page.wait_for_selector("#chart-ranking svg")
         assert page.locator("#department-ranking tbody tr").count() == 2
         screenshot(page, "notice-city")
         page.click("#publish")
@@ -42,14 +42,14 @@ def test_public_site_on_desktop_and_mobile(live_server):
         for name, width, height in (("desktop", 1280, 800), ("mobile", 390, 844)):
             page = new_page(browser, width, height)
             page.goto(live_server.url + "/public/")
-            page.wait_for_selector("#chart-trend canvas")
+            page.wait_for_selector("#chart-trend svg")
             assert page.locator("#public-departments tbody tr").count() == 2
             assert page.evaluate("document.documentElement.scrollWidth") <= width + 1 or name == "desktop"
             screenshot(page, f"public-index-{name}")
             page.click("#public-departments tbody tr a >> nth=0")
-            page.wait_for_selector("#chart-trend canvas")
+            page.wait_for_selector("#chart-trend svg")
             screenshot(page, f"public-department-{name}")
             page.goto(f"{live_server.url}/public/notices/{cast.city.code}/{last_month_start():%Y-%m}/")
-            page.wait_for_selector("#chart-trend canvas")
+            page.wait_for_selector("#chart-trend svg")
             screenshot(page, f"public-notice-{name}")
             assert page.js_errors == []

@@ -53,7 +53,9 @@ def test_the_home_page_reports_the_same_figures_over_the_same_period_as_public(c
         for value, label in re.findall(r'<div class="card"><b>([^<]*)</b><span>([^<]*)</span>', home)
     )
     figures = dict(
-        re.findall(r'<tr data-key="[^"]+"><td>([^<]*)</td><td class="num value">([^<]*)</td>', public)
+        re.findall(
+            r'<tr data-key="[^"]+"><td class="label">([^<]*)</td><td class="num value">([^<]*)</td>', public
+        )
     )
     assert cards["评价数"] == figures["评价数"] == "1"
     assert cards["好评率"] == figures["好评率"] and cards["差评率"] == figures["差评率"] == "0.00%"

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -228,11 +229,12 @@ def public_index(request):
         min_sample=min_sample,
         prior_weight=prior_weight,
     )
+    listing = _department_listing(request, departments + departments_small)
     context = {
         "city": city,
         "period": period,
         "figure_rows": figure_rows(overall),
-        "departments": departments + departments_small,
+        **listing,
         "halls": halls + halls_small,
         "min_sample": min_sample,
         "prior_weight": prior_weight,
@@ -240,6 +242,23 @@ def public_index(request):
         "notices": Notice.objects.select_related("region").order_by("-month", "region__code")[:12],
     }
     return render(request, "publication/public_index.html", context)
+
+
+PUBLIC_PAGE = 20
+
+
+def _department_listing(request, rows: list) -> dict:
+    """The departments of the public ranking, searched by name (?q=) and paged (?page=): 68 departments are
+    one long table on a phone. Ranks are those of the whole ranking, not of the search."""
+    query = (request.GET.get("q") or "").strip()[:40]
+    found = [r for r in rows if query in r.name] if query else rows
+    page = Paginator(found, PUBLIC_PAGE).get_page(request.GET.get("page"))
+    return {
+        "departments": list(page.object_list),
+        "department_page": page,
+        "department_total": len(rows),
+        "department_query": query,
+    }
 
 
 def public_notices(request):

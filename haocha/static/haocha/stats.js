@@ -39,7 +39,7 @@
         tooltip: {trigger: "axis"},
         grid: {left: 10, right: 30, top: 10, bottom: 30, containLabel: true},
         xAxis: {type: "value"},
-        yAxis: {type: "category", inverse: true, data: data.map(function (d) { return d.name; })},
+        yAxis: {type: "category", inverse: true, data: data.map(function (d) { return d.name; }), axisLabel: {interval: 0}},
         series: [{type: "bar", data: data.map(function (d) { return d.value; }), itemStyle: {color: "#b71c1c"}}]
       };
     },
@@ -51,7 +51,7 @@
         grid: {left: 10, right: 30, top: 30, bottom: 30, containLabel: true},
         xAxis: {type: "value", min: function (v) { return Math.floor(v.min - 1); }},
         yAxis: {type: "category", inverse: true, data: data.labels,
-                axisLabel: {width: 260, overflow: "truncate"}},
+                axisLabel: {interval: 0, width: 260, overflow: "break", lineHeight: 14}},
         series: [
           {name: "排名得分", type: "bar", data: data.smoothed, itemStyle: {color: "#b71c1c"}},
           {name: "满意度得分", type: "bar", data: data.score, itemStyle: {color: "#90a4ae"}}
@@ -71,6 +71,10 @@
       if (old) old.dispose();
       if (!option) { empty(el, el.dataset.empty); return; }
       el.classList.remove("empty");
+      if (el.dataset.rows) {  // one row a bar, every bar labelled
+        var rows = option.yAxis.data.length;
+        el.style.height = Math.max(240, 40 * rows + 70) + "px";
+      }
       echarts.init(el).setOption(option);
     });
   }
