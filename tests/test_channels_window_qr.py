@@ -65,7 +65,7 @@ def test_finding_ones_case_needs_the_last_four_characters(cast, client):
     ok = client.post(path, {"action": "case", "case_no": "QRC-1", "last4": "5678"})  # phone 138****5678
     assert ok.status_code == 302
     target_page = client.get(ok["Location"]).content.decode()
-    assert "QRC-1" in target_page and "二维码" in target_page
+    assert "QRC-1" in target_page
     id_tail = case.applicant_id_masked[-4:]
     assert client.post(path, {"action": "case", "case_no": "QRC-1", "last4": id_tail}).status_code == 302
 

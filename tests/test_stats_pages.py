@@ -132,4 +132,4 @@ def test_the_excel_download_from_the_page(cast):
 def test_the_home_page_reads_the_rollups(cast, client):
     _rate(cast, n=2)
     page = client.get("/").content.decode()
-    assert "<b>2</b><span>有效评价</span>" in page and "<b>100.00%</b><span>好评率</span>" in page
+    assert "<b>2</b><span>评价数</span>" in page and "<b>100.00%</b><span>好评率</span>" in page

@@ -67,7 +67,7 @@ REFUSALS = [
         422,
         "invalid_character",
     ),
-    (b"{not json", 400, "http_error"),
+    (b"{not json", 400, "invalid_body"),
     (b"[1, 2]", 422, "invalid_input"),
 ]
 
