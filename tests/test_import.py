@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.core.identity import decrypt
-from haocha.evaluations.importer import import_cases, import_ratings
+from haocha.evaluations.case_import import import_cases
+from haocha.evaluations.importer import import_ratings
 from haocha.evaluations.models import Rating
 from tests.factories import finished_case, resident_id
 

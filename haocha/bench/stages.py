@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.core.ids import uuid7, uuid7_hex
-from haocha.evaluations.importer import import_cases, import_ratings
+from haocha.evaluations.case_import import import_cases
+from haocha.evaluations.importer import import_ratings
 from haocha.evaluations.models import Rating
 
 from . import setup

@@ -1,24 +1,17 @@
-"""Bulk import of cases and ratings from a legacy system (CSV or JSON lines), checked like the intake."""
+"""`haocha import --kind ratings`: legacy ratings (national interface field names), checked by the rule book
+against a context loaded per batch and written a batch at a time (COPY on PostgreSQL, multi-row INSERT on
+SQLite). The file side is `importfiles.py`; cases are imported by `case_import.py`."""
 
-import contextlib
-import csv
-import gc
 import ipaddress
 import operator
 import re
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from itertools import chain
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import orjson
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
@@ -26,232 +19,29 @@ from haocha.accounts.access import Actor
 from haocha.accounts.models import ApiClient
 from haocha.catalogue.caseno import normalise_case_no
 from haocha.catalogue.models import Case
-from haocha.catalogue.services import CaseInput, cases_upsert
-from haocha.core import identity
 from haocha.core.ids import uuid7_hex
 from haocha.evaluations import rules
 from haocha.evaluations.channels import Channel, channel_from_code, indicator_set_code
 from haocha.evaluations.hooks import rating_stored
+from haocha.evaluations.importfiles import (
+    DEFAULT_BATCH,
+    ImportSummary,
+    RecordError,
+    chunks,
+    field_text,
+    parse_time,
+    run_import,
+)
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import DEFAULT as DEFAULT_POLICY
 from haocha.evaluations.policy import active_set, policy_for_region
 from haocha.organisations.models import Region, Staff, Window
 
-DEFAULT_BATCH = 5000
-_IN_CHUNK = 5000  # values per IN (...) list; far below SQLite's 32766 variables
 _SQLITE_ROWS_PER_INSERT = 800  # rows per multi-row INSERT on SQLite (bounded by its variable limit)
-_COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})T?(\d{2})(\d{2})(\d{2})$")
 _REASON_SPLIT = re.compile(r"[,，;；|、\s]+")
 _CHANNEL_NAMES = frozenset(Channel.values)
 _CHANNEL_WORDS = {c.label: c.value for c in Channel}
 _FINISHED = Case.Status.FINISHED.value
-_STATUS_WORDS = {s.label: s.value for s in Case.Status}
-_APPLY_WORDS = {c.label: c.value for c in Case.ApplyChannel}
-
-
-class RecordError(Exception):
-    """A record that cannot be imported: a stable code and a Chinese message, as the intake gives."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class ImportSummary:
-    kind: str
-    read: int = 0
-    imported: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    seconds: float = 0.0
-    rejects_path: str = ""
-    reject_codes: dict = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return self.read / self.seconds if self.seconds > 0 else 0.0
-
-    def as_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "read": self.read,
-            "imported": self.imported,
-            "updated": self.updated,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "seconds": round(self.seconds, 3),
-            "records_per_s": round(self.rate, 1),
-            "rejects_path": self.rejects_path,
-            "reject_codes": dict(sorted(self.reject_codes.items())),
-        }
-
-    def add(self, rejects: list[tuple], imported: int, duplicates: int) -> None:
-        self.imported += imported
-        self.duplicates += duplicates
-        self.rejected += len(rejects)
-        for r in rejects:
-            self.reject_codes[r[1]] = self.reject_codes.get(r[1], 0) + 1
-
-    def text(self) -> str:
-        noun = "办件" if self.kind == "cases" else "评价"
-        parts = [
-            f"读取{noun} {self.read} 条",
-            f"导入 {self.imported} 条",
-        ]
-        if self.kind == "cases":
-            parts.append(f"更新 {self.updated} 条")
-        parts += [
-            f"重复跳过 {self.duplicates} 条",
-            f"拒绝 {self.rejected} 条",
-            f"用时 {self.seconds:.2f} 秒",
-            f"速度 {self.rate:,.0f} 条/秒",
-        ]
-        text = "，".join(parts)
-        if self.rejected:
-            text += f"\n拒绝明细见 {self.rejects_path}"
-            text += "\n" + "；".join(f"{code} {n} 条" for code, n in sorted(self.reject_codes.items()))
-        return text
-
-
-class RejectLog:
-    """Rejected records, one JSON line each (line number, code, Chinese message, the record)."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._file = None
-        if self.path.exists():
-            self.path.unlink()  # a stale file from an earlier run would mislead
-
-    def write(self, rejects: list[tuple]) -> None:
-        if not rejects:
-            return
-        if self._file is None:
-            self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-        for line, code, message, record in rejects:
-            entry = {"line": line, "code": code, "message": message, "record": record}
-            self._file.write(orjson.dumps(entry, default=str) + b"\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def guess_format(path) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    raise ValueError(f"无法从扩展名 {suffix or '（无）'} 判断文件格式，请用 --format csv|jsonl 指定")
-
-
-def read_records(path, fmt: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, dict | None, tuple]]:
-    """Yield (line number, record, error) for each record; error is () or (code, message) to reject it."""
-    if fmt == "csv":
-        with open(path, newline="", encoding=encoding) as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                row.pop(None, None)  # surplus cells of a ragged line
-                if any("\x00" in v for v in row.values() if isinstance(v, str)):
-                    yield reader.line_num, row, _NUL
-                    continue
-                yield reader.line_num, row, ()
-        return
-    if fmt != "jsonl":
-        raise ValueError(f"不支持的格式 {fmt}（csv 或 jsonl）")
-    for line_no, _raw, record, error in _jsonl_lines(path):
-        yield line_no, record, error
-
-
-def _jsonl_lines(path) -> Iterator[tuple[int, bytes, dict | None, tuple]]:
-    """(line number, the line, its record or None, error) for each line of a JSON lines file but blank
-    ones; error is () or (code, message); a line that is no JSON object has no record."""
-    with open(path, "rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield line_no, line, None, ("unreadable_line", "该行不是有效的 JSON")
-                continue
-            if not isinstance(record, dict):
-                yield line_no, line, None, ("unreadable_line", "该行不是 JSON 对象")
-                continue
-            # PostgreSQL cannot store NUL: one would fail a whole batch. The byte test is the fast filter.
-            if b"\\u0000" in line and _has_nul(record):
-                yield line_no, line, record, _NUL
-                continue
-            yield line_no, line, record, ()
-
-
-def _batches(records: Iterator, size: int) -> Iterator[list]:
-    batch = []
-    for item in records:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _text(record: dict, name: str) -> str:
-    value = record.get(name)
-    if value.__class__ is str:
-        return value.strip()
-    if value is None:
-        return ""
-    return str(value).strip()
-
-
-_NUL = ("invalid_character", "记录含有空字符（NUL），数据库无法保存")
-
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-@cache
-def _local_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def parse_time(text: str, label: str) -> datetime:
-    """`YYYYMMDDThhmmss` (GB/T 39046) or ISO 8601; a time without an offset is Beijing time."""
-    m = _COMPACT_TIME.match(text)
-    try:
-        if m:
-            y, mo, d, hh, mm, ss = map(int, m.groups())
-            return datetime(y, mo, d, hh, mm, ss, tzinfo=_local_tz())
-        else:
-            value = datetime.fromisoformat(text.replace("/", "-"))
-    except ValueError as exc:
-        raise RecordError(
-            "invalid_time", f"{label}“{text}”不是有效的时间（YYYYMMDDThhmmss 或 ISO 8601）"
-        ) from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_local_tz())
-    return value
-
-
-def _chunks(values: list, size: int = _IN_CHUNK) -> Iterator[list]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def _col(model, name: str) -> str:
@@ -436,7 +226,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     elif detail is None or detail == "":
         codes = ()
     else:
-        codes = _REASON_SPLIT.split(_text(rec, "evalDetail"))
+        codes = _REASON_SPLIT.split(field_text(rec, "evalDetail"))
     indicators = rec.get("indicators") or {}
     if isinstance(indicators, str):  # a CSV cell holds the object as JSON text
         try:
@@ -606,7 +396,7 @@ class RatingImporter:
             cursor.execute(sql.replace("IN (__IN__)", "= ANY(%s)"), (*prefix, list(values)))
             return cursor.fetchall()
         rows = []
-        for chunk in _chunks(values):
+        for chunk in chunks(values):
             cursor.execute(sql.replace("__IN__", ", ".join(["%s"] * len(chunk))), (*prefix, *chunk))
             rows.extend(cursor.fetchall())
         return rows
@@ -953,218 +743,4 @@ def import_ratings(
 ) -> ImportSummary:
     """Import ratings (national interface field names). History by default: 差评 make no work orders."""
     importer = RatingImporter(client=client, using=using, work_orders=work_orders)
-    return _run("ratings", path, fmt, importer, rejects_path, batch, encoding, progress)
-
-
-def import_cases(
-    path,
-    *,
-    fmt: str | None = None,
-    client: ApiClient | None = None,
-    rejects_path=None,
-    batch: int = DEFAULT_BATCH,
-    encoding: str = "utf-8-sig",
-    progress=None,
-    sms_invitations: bool = False,
-) -> ImportSummary:
-    """Import (upsert) cases from a file through cases_upsert, batch by batch. History by default: the
-    applicants of recently finished cases get no SMS invitation to rate unless `sms_invitations`."""
-    importer = CaseImporter(client=client, sms_invitations=sms_invitations)
-    return _run("cases", path, fmt, importer, rejects_path, batch, encoding, progress)
-
-
-def _run(kind, path, fmt, importer, rejects_path, batch, encoding, progress) -> ImportSummary:
-    """Read the file batch by batch and import each in its own transaction."""
-    path = Path(path)
-    fmt = fmt or guess_format(path)
-    rejects = RejectLog(Path(rejects_path) if rejects_path else Path(f"{path}.rejects.jsonl"))
-    summary = ImportSummary(kind=kind, rejects_path=str(rejects.path))
-    started = time.perf_counter()
-    batches = None
-    try:
-        with gc_paused() as tick:
-            batches = _batches(read_records(path, fmt, encoding), max(1, batch))
-            for chunk in batches:
-                summary.read += len(chunk)
-                rejects.write(importer.run_batch(chunk, summary))
-                tick(len(chunk))
-                if progress is not None:
-                    progress(summary)
-    finally:
-        if batches is not None:
-            batches.close()  # the file
-        rejects.close()
-        summary.seconds = time.perf_counter() - started
-    return summary
-
-
-_GC_EVERY = 100_000  # records between two collections of the youngest generation while importing
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No automatic cyclic garbage collection while importing: millions of short-lived tuples and dicts
-    kept the collector walking the live batches and caches, 14% of the import's CPU (perf). Instead the
-    caller calls the yielded `tick(records)` after each batch, which collects the youngest generation
-    every _GC_EVERY records (one collection walks the live batches, ~8 ms), so that cycles made meanwhile
-    (a caught exception chained to another one forms one) do not pile up."""
-    enabled = gc.isenabled()
-    gc.disable()
-    due = [_GC_EVERY]
-
-    def tick(records: int) -> None:
-        due[0] -= records
-        if due[0] <= 0:
-            gc.collect(0)
-            due[0] = _GC_EVERY
-
-    try:
-        yield tick
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# --- cases ---------------------------------------------------------------------------------------
-
-
-def _case_input(rec: dict) -> CaseInput:
-    case_no = normalise_case_no(_text(rec, "projectNo"))
-    status = _text(rec, "proStatus")
-    status = _STATUS_WORDS.get(status, status)
-    channel = _text(rec, "applyChannel")
-    channel = _APPLY_WORDS.get(channel, channel) or Case.ApplyChannel.ONLINE
-    accepted = _text(rec, "acceptDate")
-    if not accepted:
-        raise RecordError("accepted_at_required", "须提供受理时间（acceptDate）")
-    finished, promised = _text(rec, "finishDate"), _text(rec, "promiseTime")
-    return CaseInput(
-        case_no=case_no,
-        item_code=_text(rec, "taskCode"),
-        applicant_type=_text(rec, "userProp"),
-        applicant_name=_text(rec, "userName"),
-        applicant_id_number=_text(rec, "certKey"),
-        applicant_phone=_text(rec, "mobile"),
-        department_code=_text(rec, "proDepartCode"),
-        window_code=_text(rec, "windowCode"),
-        staff_no=_text(rec, "staffNo"),
-        status=status,
-        apply_channel=channel,
-        accepted_at=parse_time(accepted, "受理时间"),
-        finished_at=parse_time(finished, "办结时间") if finished else None,
-        promised_at=parse_time(promised, "承诺办结时间") if promised else None,
-    )
-
-
-class CaseImporter:
-    """Cases go through cases_upsert (already bulk); records identical to the stored case are skipped."""
-
-    def __init__(self, *, client: ApiClient | None = None, sms_invitations: bool = False):
-        self.client = client
-        self.sms_invitations = sms_invitations
-        scopes = frozenset(ApiClient.Scope.values)  # an operator's import: the client is only the source
-        self.actor = Actor(label="导入", all_access=True, client=client, scopes=scopes)
-
-    def _unchanged(self, inputs: list[tuple[int, CaseInput, dict]]) -> set[str]:
-        """Case numbers whose stored case already says exactly what the record says."""
-        stored = {}
-        nos = [i[1].case_no for i in inputs]
-        for chunk in _chunks(nos):
-            for row in Case.objects.filter(case_no__in=chunk).values(
-                "case_no",
-                "item__code",
-                "item__department_id",
-                "department_id",
-                "department__credit_code",
-                "window__code",
-                "staff__staff_no",
-                "applicant_type",
-                "applicant_name",
-                "applicant_id_hash",
-                "applicant_phone_hash",
-                "apply_channel",
-                "status",
-                "accepted_at",
-                "finished_at",
-                "promised_at",
-                "source_id",
-            ):
-                stored[row["case_no"]] = row
-        same = set()
-        source_id = self.client.pk if self.client else None
-        for _line, rec, _raw in inputs:
-            row = stored.get(rec.case_no)
-            if row is None:
-                continue
-            department_ok = (
-                row["department__credit_code"] == rec.department_code
-                if rec.department_code
-                else row["department_id"] == row["item__department_id"]
-            )
-            if (
-                department_ok
-                and row["item__code"] == rec.item_code
-                and (row["window__code"] or "") == rec.window_code
-                and (row["staff__staff_no"] or "") == rec.staff_no
-                and row["applicant_type"] == rec.applicant_type
-                and row["applicant_name"] == rec.applicant_name.strip()[:100]
-                and row["applicant_id_hash"]
-                == identity.keyed_hash("id", identity.normalise_id_number(rec.applicant_id_number))
-                and row["applicant_phone_hash"]
-                == identity.keyed_hash("phone", identity.normalise_phone(rec.applicant_phone))
-                and row["apply_channel"] == rec.apply_channel
-                and row["status"] == rec.status
-                and row["accepted_at"] == rec.accepted_at
-                and row["finished_at"] == rec.finished_at
-                and row["promised_at"] == rec.promised_at
-                and row["source_id"] == source_id
-            ):
-                same.add(rec.case_no)
-        return same
-
-    def run_batch(self, batch: list, summary: ImportSummary) -> list[tuple]:
-        rejects: list[tuple] = []
-        inputs: list[tuple[int, CaseInput, dict]] = []
-        for line, record, error in batch:
-            if error:
-                rejects.append((line, *error, record))
-                continue
-            try:
-                inputs.append((line, _case_input(record), record))
-            except RecordError as exc:
-                rejects.append((line, exc.code, exc.message, record))
-        created = updated = duplicates = 0
-        # A case number repeated in the file is applied in file order: one upsert call per run of
-        # distinct numbers, all inside the batch's one transaction.
-        runs: list[list] = [[]]
-        seen: set[str] = set()
-        for item in inputs:
-            if item[1].case_no in seen:
-                runs.append([])
-                seen = set()
-            seen.add(item[1].case_no)
-            runs[-1].append(item)
-        outcome: list[tuple] = []
-        with transaction.atomic():
-            for run in runs:
-                if not run:
-                    continue
-                same = self._unchanged(run)
-                todo = [i for i in run if i[1].case_no not in same]
-                duplicates += len(run) - len(todo)
-                results = (
-                    cases_upsert(actor=self.actor, records=[i[1] for i in todo], invite=self.sms_invitations)
-                    if todo
-                    else []
-                )
-                outcome.extend(zip(todo, results, strict=True))
-        for (line, _rec, raw), result in outcome:
-            if result.status == "created":
-                created += 1
-            elif result.status == "updated":
-                updated += 1
-            else:
-                rejects.append((line, result.code, result.message, raw))
-        summary.updated += updated
-        summary.add(rejects, created, duplicates)
-        return rejects
+    return run_import("ratings", path, fmt, importer, rejects_path, batch, encoding, progress)

@@ -3,7 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from haocha.accounts.models import ApiClient
-from haocha.evaluations.importer import DEFAULT_BATCH, guess_format, import_cases, import_ratings
+from haocha.evaluations.case_import import import_cases
+from haocha.evaluations.importer import import_ratings
+from haocha.evaluations.importfiles import DEFAULT_BATCH, guess_format
 
 
 class Command(BaseCommand):
