@@ -157,6 +157,7 @@ def register_routers() -> None:
     from haocha.catalogue.reference_api import router as items_router
     from haocha.channels.api import router as channels_router
     from haocha.evaluations.api import router as ratings_router
+    from haocha.integrations.docking.api import router as docking_router
     from haocha.integrations.sms.api import router as sms_router
     from haocha.organisations.api import router as reference_router
 
@@ -165,6 +166,7 @@ def register_routers() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/ratings", ratings_router)
     api.add_router("/sms", sms_router)
+    api.add_router("/docking", docking_router)
     api.add_router("/stats", stats_router)
     api.add_router("/channels", channels_router)
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "haocha.workorders",
     "haocha.channels",
     "haocha.integrations.sms",
+    "haocha.integrations.docking",
     "haocha.analytics",
     "haocha.mining",
     "haocha.publication",
@@ -164,6 +165,16 @@ HAOCHA_SMS_INVITE_MAX_AGE_HOURS = env_int("HAOCHA_SMS_INVITE_MAX_AGE_HOURS", 72)
 HAOCHA_SMS_QUIET_HOURS = env_str("HAOCHA_SMS_QUIET_HOURS", "21:00-08:00")
 HAOCHA_SMS_REMINDER_HOURS = env_int("HAOCHA_SMS_REMINDER_HOURS", 24)
 HAOCHA_SMS_EXPIRE_DAYS = env_int("HAOCHA_SMS_EXPIRE_DAYS", 7)
+# Docking (haocha/integrations/docking, docs/interface.md): this system's own region, and its parent (the
+# upper-level system it uploads to; unset: no upload). Children are registered with `haocha docking child`.
+HAOCHA_REGION_CODE = env_str("HAOCHA_REGION_CODE", "430100")
+HAOCHA_PARENT_URL = env_str("HAOCHA_PARENT_URL", "")
+HAOCHA_PARENT_APP_ID = env_str("HAOCHA_PARENT_APP_ID", "")
+HAOCHA_PARENT_SECRET = env_str("HAOCHA_PARENT_SECRET", "")
+HAOCHA_DOCKING_BATCH = env_int("HAOCHA_DOCKING_BATCH", 500)
+HAOCHA_DOCKING_TIMEOUT = env_int("HAOCHA_DOCKING_TIMEOUT", 30)
+# A child silent this long inside working hours (9:00–17:00 on working days) is alerted.
+HAOCHA_DOCKING_SILENT_MINUTES = env_int("HAOCHA_DOCKING_SILENT_MINUTES", 30)
 
 LOGGING = {
     "version": 1,

@@ -162,19 +162,24 @@ def actor_for_api_key(raw_key: str) -> Actor | None:
     client = ApiClient.objects.filter(key_hash=digest, is_active=True).first()
     actor = None
     if client is not None:
-        org_ids = _orgs_under(
-            list(client.regions.values_list("path", flat=True)),
-            list(client.organisations.values_list("path", flat=True)),
-        )
-        actor = Actor(
-            label=f"系统:{client.name}", client=client, org_ids=org_ids, scopes=frozenset(client.scopes or [])
-        )
+        actor = actor_for_client(client)
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
     if actor is not None:  # misses are not cached: random keys must not grow memory
         if len(_CLIENT_CACHE) > 1000:
             _CLIENT_CACHE.clear()
         _CLIENT_CACHE[digest] = (now, actor)
     return actor
+
+
+def actor_for_client(client: ApiClient) -> Actor:
+    """The actor of a calling system: its scopes, and the organisations of its regions and organisations."""
+    org_ids = _orgs_under(
+        list(client.regions.values_list("path", flat=True)),
+        list(client.organisations.values_list("path", flat=True)),
+    )
+    return Actor(
+        label=f"系统:{client.name}", client=client, org_ids=org_ids, scopes=frozenset(client.scopes or [])
+    )
 
 
 def clear_actor_cache() -> None:

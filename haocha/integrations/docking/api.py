@@ -1,0 +1,51 @@
+"""Docking endpoints of a parent system: a child's signed upload (per-record results) and the monitor."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.security import APIKeyHeader
+
+from haocha.accounts.access import Actor
+from haocha.integrations.docking import monitor
+from haocha.integrations.docking.receive import MAX_RECORDS, child_for_request, receive_batch
+
+router = Router(tags=["上下级对接"])
+
+
+class ChildSignatureAuth(APIKeyHeader):
+    """A child system proves the call with an HMAC of method, path, timestamp, nonce and body (signing.py)."""
+
+    param_name = "X-Hc-Signature"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor:
+        child = child_for_request(request)
+        request.child_system = child
+        return Actor(label=f"下级系统:{child.name}", client=child.client)
+
+
+class UploadIn(Schema):
+    records: list[Any] = Field(..., max_length=MAX_RECORDS, description="记录，每批最多2000条")
+    counts: dict = Field(default_factory=dict, description="按日累计发送条数（对账用，可空）")
+
+
+class ResultOut(Schema):
+    type: str | None
+    id: str | None
+    version: int | None
+    status: str = Field(..., description="accepted 已接收、duplicate 此前已接收、rejected 拒收")
+    code: str
+    message: str
+
+
+class UploadOut(Schema):
+    results: list[ResultOut]
+
+
+@router.post("/upload", response=UploadOut, auth=ChildSignatureAuth(), summary="下级系统上报（逐条结果）")
+def upload(request, payload: UploadIn):
+    child = request.child_system
+    results = receive_batch(child, payload.records)
+    if payload.counts:
+        monitor.record_counts(child, payload.counts)
+    return {"results": results}

@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+
+
+class DockingConfig(AppConfig):
+    name = "haocha.integrations.docking"
+    label = "docking"
+    verbose_name = "上下级对接"
+
+    def ready(self):
+        from haocha.core.jobs import register
+        from haocha.integrations.docking import upload  # noqa: F401  the outbox handler
+
+        register("上报上级", _upload_round)
+        register("下级监测", _monitor_sweep, sweep=True)
+
+
+def _upload_round():
+    from haocha.integrations.docking.upload import run_round
+
+    return run_round()
+
+
+def _monitor_sweep():
+    from haocha.integrations.docking.models import ChildSystem
+    from haocha.integrations.docking.monitor import check_alerts
+
+    if not ChildSystem.objects.exists():
+        return None
+    raised = check_alerts()
+    return f"下级监测：新告警 {raised} 条" if raised else None

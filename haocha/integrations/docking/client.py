@@ -1,0 +1,59 @@
+"""The client of the parent system (the city's, the province's haocha or another vendor's platform)."""
+
+import urllib.error
+import urllib.request
+
+import orjson
+from django.conf import settings
+
+from haocha.integrations.docking import signing
+
+UPLOAD_PATH = "/api/docking/upload"
+
+
+class ParentUnavailable(Exception):
+    """The parent did not answer, or answered with a failure for the whole batch (retry later)."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def configured() -> bool:
+    return bool(
+        settings.HAOCHA_PARENT_URL and settings.HAOCHA_PARENT_APP_ID and settings.HAOCHA_PARENT_SECRET
+    )
+
+
+class ParentClient:
+    def __init__(self, url: str | None = None, app_id: str | None = None, secret: str | None = None):
+        self.url = (url or settings.HAOCHA_PARENT_URL).rstrip("/")
+        self.app_id = app_id or settings.HAOCHA_PARENT_APP_ID
+        self.secret = secret or settings.HAOCHA_PARENT_SECRET
+        self.timeout = settings.HAOCHA_DOCKING_TIMEOUT
+        self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def upload(self, records: list[dict], counts: dict | None = None) -> list[dict]:
+        """Send one batch; the parent's result for each record, in order."""
+        body = orjson.dumps({"records": records, "counts": counts or {}})
+        path = UPLOAD_PATH
+        headers = {
+            "Content-Type": "application/json",
+            **signing.signed_headers(self.app_id, self.secret, "POST", path, body),
+        }
+        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                answer = orjson.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            raise ParentUnavailable(f"上级系统答复 HTTP {exc.code}：{detail}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ParentUnavailable(f"无法连接上级系统：{exc}") from exc
+        except orjson.JSONDecodeError as exc:
+            raise ParentUnavailable("上级系统的答复不是 JSON") from exc
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(records):
+            raise ParentUnavailable("上级系统的答复缺少逐条结果")
+        return results

@@ -1,0 +1,291 @@
+"""The parent side: a child system's signed batch, each record applied once through the ordinary write paths.
+
+Service records go through `cases_upsert` (as any approval system's cases), ratings through the rating
+importer and so the rule book, validity changes through `rating_flag`. A record is idempotent on (child,
+kind, record id, version): the same again answers `duplicate` without touching anything. A rating whose
+service record has not arrived is refused with `service_record_missing`; the child sends it again later.
+"""
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from haocha.accounts.access import Actor, actor_for_client
+from haocha.catalogue.models import Case
+from haocha.catalogue.services import cases_upsert
+from haocha.core import clock
+from haocha.core.errors import DomainError, Forbidden, InvalidInput
+from haocha.evaluations.importer import RatingImporter
+from haocha.evaluations.importfiles import ImportSummary
+from haocha.evaluations.models import Rating, RatingFlag
+from haocha.evaluations.services import rating_flag
+from haocha.integrations.docking import national, signing
+from haocha.integrations.docking.models import (
+    ChildSystem,
+    ReceivedRecord,
+    RecordKind,
+    RejectedRecord,
+    SeenNonce,
+)
+
+MAX_RECORDS = 2000
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+VALIDITY_KINDS = (RatingFlag.Kind.INVALID, RatingFlag.Kind.RESTORE)
+
+
+def child_for_request(request: HttpRequest) -> ChildSystem:
+    """The registered child that signed this request; a bad, stale or replayed signature is refused."""
+    app, timestamp, nonce, given = (request.headers.get(h, "") for h in signing.HEADERS)
+    if not (app and timestamp and nonce and given):
+        raise DomainError(
+            "缺少签名：请求头须有 X-Hc-App、X-Hc-Timestamp、X-Hc-Nonce 和 X-Hc-Signature",
+            code="signature_missing",
+            status=401,
+        )
+    child = ChildSystem.objects.select_related("region", "client").filter(app_id=app, is_active=True).first()
+    if child is None:
+        raise Forbidden(f"未登记或已停用的下级系统：{app[:40]}", code="unknown_system")
+    if not signing.fresh(timestamp):
+        raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
+    if not 16 <= len(nonce) <= 64:
+        raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
+    if not signing.matches(child.secret, given, request.method, request.path, timestamp, nonce, request.body):
+        raise Forbidden("签名不正确", code="signature_invalid")
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            SeenNonce.objects.create(child=child, nonce=nonce, at=now)
+    except IntegrityError:
+        raise DomainError("重复的请求（nonce 已使用），已拒绝", code="replayed", status=409) from None
+    SeenNonce.objects.filter(at__lt=now - timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)).delete()
+    return child
+
+
+def _result(rec: dict, status: str, code: str = "", message: str = "") -> dict:
+    return {
+        "type": rec.get("type"),
+        "id": rec.get("id"),
+        "version": rec.get("version"),
+        "status": status,
+        "code": code,
+        "message": message,
+    }
+
+
+def _shape_error(rec) -> str:
+    if not isinstance(rec, dict):
+        return "记录应为对象"
+    if rec.get("type") not in RecordKind.values:
+        return "type 应为 service、rating 或 validity"
+    if not isinstance(rec.get("id"), str) or not 0 < len(rec["id"]) <= 64:
+        return "id 应为1至64个字符的字符串"
+    version = rec.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < 2**62:
+        return "version 应为正整数"
+    if not isinstance(rec.get("data"), dict):
+        return "data 应为对象"
+    return ""
+
+
+def receive_batch(child: ChildSystem, records: list) -> list[dict]:
+    """Apply a batch; one result per record, in order."""
+    if not isinstance(records, list) or not records:
+        raise InvalidInput("records 应为非空数组", code="invalid_records")
+    if len(records) > MAX_RECORDS:
+        raise InvalidInput(f"每批最多 {MAX_RECORDS} 条记录", code="batch_too_large")
+    results: list[dict | None] = [None] * len(records)
+    todo: dict[str, list[int]] = {kind: [] for kind in RecordKind.values}
+    for i, rec in enumerate(records):
+        problem = _shape_error(rec)
+        if problem:
+            results[i] = _result(rec if isinstance(rec, dict) else {}, REJECTED, "invalid_record", problem)
+        else:
+            todo[rec["type"]].append(i)
+    seen = _already_received(child, records, [i for idx in todo.values() for i in idx])
+    for kind in todo:
+        todo[kind] = [i for i in todo[kind] if not _mark_seen(i, records, seen, results)]
+    actor = actor_for_client(child.client)
+    now = clock.now()
+    accepted: list[ReceivedRecord] = []
+    _services(child, actor, records, todo[RecordKind.SERVICE], results, accepted, now)
+    _ratings(child, records, todo[RecordKind.RATING], results, accepted, now)
+    _validity(child, records, todo[RecordKind.VALIDITY], results, accepted, now)
+    _remember(child, records, results, accepted, now)
+    return results
+
+
+def _already_received(child, records, indexes) -> set[tuple]:
+    keys = {(records[i]["type"], records[i]["id"], records[i]["version"]) for i in indexes}
+    if not keys:
+        return set()
+    rows = ReceivedRecord.objects.filter(child=child, record_id__in={k[1] for k in keys}).values_list(
+        "kind", "record_id", "version"
+    )
+    return set(rows) & keys
+
+
+def _mark_seen(i, records, seen, results) -> bool:
+    rec = records[i]
+    if (rec["type"], rec["id"], rec["version"]) in seen:
+        results[i] = _result(rec, DUPLICATE, "already_received", "该记录此前已接收")
+        return True
+    return False
+
+
+def _in_subtree(child: ChildSystem, region_code: str) -> bool:
+    from haocha.organisations.models import Region
+
+    region = Region.objects.filter(code=region_code).only("path").first()
+    return region is not None and region.path.startswith(child.region.path)
+
+
+def _services(child, actor: Actor, records, indexes, results, accepted, now) -> None:
+    inputs, where = [], []
+    for i in indexes:
+        rec = records[i]
+        try:
+            data = national.case_input(rec["data"])
+        except DomainError as exc:
+            results[i] = _result(rec, REJECTED, exc.code, exc.message)
+            continue
+        if data.case_no != rec["id"]:
+            results[i] = _result(rec, REJECTED, "id_mismatch", "记录 id 应为办件编号 projectNo")
+            continue
+        if not _in_subtree(child, data.region_code):
+            results[i] = _result(
+                rec, REJECTED, "outside_region", f"区划 {data.region_code} 不在本下级系统的覆盖范围内"
+            )
+            continue
+        inputs.append(data)
+        where.append(i)
+    if not inputs:
+        return
+    for i, outcome in zip(where, cases_upsert(actor=actor, records=inputs, invite=False), strict=True):
+        rec = records[i]
+        if outcome.status == "rejected":
+            results[i] = _result(rec, REJECTED, outcome.code, outcome.message)
+        else:
+            results[i] = _result(rec, ACCEPTED)
+            accepted.append(_received(child, rec, outcome.case.pk, outcome.case.updated_at, now))
+
+
+def _received(child, rec, object_id, happened_at, now) -> ReceivedRecord:
+    return ReceivedRecord(
+        child=child,
+        kind=rec["type"],
+        record_id=rec["id"],
+        version=rec["version"],
+        object_id=object_id,
+        happened_at=happened_at,
+        received_at=now,
+    )
+
+
+def _cases_of_child(child, case_nos) -> dict[str, tuple[int, str]]:
+    rows = Case.objects.filter(case_no__in=list(case_nos)).values_list("case_no", "pk", "region__path")
+    return {no: (pk, path) for no, pk, path in rows}
+
+
+def _ratings(child, records, indexes, results, accepted, now) -> None:
+    if not indexes:
+        return
+    cases = _cases_of_child(child, {national.text(records[i]["data"], "projectNo") for i in indexes})
+    batch, where = [], {}
+    for i in indexes:
+        rec = records[i]
+        case_no = national.text(rec["data"], "projectNo")
+        case = cases.get(case_no)
+        if case is None:
+            results[i] = _result(
+                rec, REJECTED, "service_record_missing", f"没有对应的服务数据：办件 {case_no} 尚未上报"
+            )
+            continue
+        if not case[1].startswith(child.region.path):
+            results[i] = _result(
+                rec, REJECTED, "outside_region", f"办件 {case_no} 不在本下级系统的覆盖范围内"
+            )
+            continue
+        line = len(batch) + 1
+        batch.append((line, national.import_record(rec["data"], rec["id"]), None))
+        where[line] = i
+    if not batch:
+        return
+    importer = RatingImporter(client=child.client)
+    rejects = importer.run_batch(batch, ImportSummary("ratings"))
+    refused = {line: (code, message) for line, code, message, *_ in rejects}
+    keys = {national.text(records[i]["data"], "projectNo"): i for i in where.values()}
+    stored = {
+        (no, kind): (pk, rated_at)
+        for no, kind, pk, rated_at in Rating.objects.filter(
+            case__case_no__in=list(keys), source=child.client
+        ).values_list("case__case_no", "kind", "pk", "rated_at")
+    }
+    for line, i in where.items():
+        rec = records[i]
+        if line in refused:
+            results[i] = _result(rec, REJECTED, *refused[line])
+            continue
+        data = rec["data"]
+        kind = int(national.text(data, "assessNumber") or 1)
+        pk, rated_at = stored.get((national.text(data, "projectNo"), kind), (None, None))
+        results[i] = _result(rec, ACCEPTED)
+        accepted.append(_received(child, rec, pk, rated_at, now))
+
+
+def _validity(child, records, indexes, results, accepted, now) -> None:
+    actor = Actor(label=f"下级系统:{child.name}", all_access=True, client=child.client)
+    for i in indexes:
+        rec, data = records[i], records[i]["data"]
+        kind = national.text(data, "kind")
+        if kind not in VALIDITY_KINDS:
+            results[i] = _result(rec, REJECTED, "invalid_validity_kind", "kind 应为 invalid 或 restore")
+            continue
+        rating = (
+            Rating.objects.filter(
+                case__case_no=national.text(data, "projectNo"),
+                kind=int(national.text(data, "assessNumber") or 1),
+                source=child.client,
+            )
+            .select_related("case")
+            .first()
+        )
+        if rating is None:
+            results[i] = _result(rec, REJECTED, "rating_missing", "对应的评价尚未上报")
+            continue
+        try:
+            rating_flag(
+                actor=actor, rating=rating, kind=kind, reason=national.text(data, "reason") or "下级系统更正"
+            )
+        except DomainError as exc:
+            results[i] = _result(rec, REJECTED, exc.code, exc.message)
+            continue
+        results[i] = _result(rec, ACCEPTED)
+        accepted.append(_received(child, rec, rating.pk, now, now))
+
+
+def _remember(child, records, results, accepted, now) -> None:
+    with transaction.atomic():
+        ReceivedRecord.objects.bulk_create(accepted, ignore_conflicts=True)
+        if accepted:
+            RejectedRecord.objects.filter(child=child, record_id__in={r.record_id for r in accepted}).delete()
+        refused = [
+            RejectedRecord(
+                child=child,
+                kind=r["type"] or "",
+                record_id=str(r["id"] or "")[:64],
+                code=r["code"][:64],
+                message=r["message"][:500],
+                at=now,
+            )
+            for r in results
+            if r["status"] == REJECTED and r["type"] in RecordKind.values and r["id"]
+        ]
+        if refused:
+            RejectedRecord.objects.bulk_create(
+                refused,
+                update_conflicts=True,
+                unique_fields=["child", "kind", "record_id"],
+                update_fields=["code", "message", "at"],
+            )
+        ChildSystem.objects.filter(pk=child.pk).update(last_upload_at=now)

@@ -1,0 +1,291 @@
+"""The child side: every case, rating and validity change owed to the parent, collected, sent in batches
+through the outbox, and followed record by record until the parent accepts or rejects it.
+
+Collect (every worker round): new and changed rows since the last look, rescanned with an overlap (a
+transaction may commit after a later one), written as Upload rows once per (kind, record, version).
+Send: due rows, service records first, claimed as one batch and one outbox message in one transaction.
+Deliver (the outbox handler): the records built from the database as they are now, signed and posted; the
+parent answers per record. A worker killed mid-upload leaves the message locked; it is delivered again
+and the parent, idempotent on (system, kind, record, version), answers `duplicate` for what it has.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Q
+
+from haocha.catalogue.models import Case
+from haocha.core import clock
+from haocha.core.outbox import handler, outbox_enqueue
+from haocha.evaluations.importfiles import chunks
+from haocha.evaluations.models import Rating, RatingFlag
+from haocha.evaluations.policy import policy_for_region
+from haocha.integrations.docking import national
+from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured
+from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
+
+S = Upload.Status
+TOPIC = "docking.upload"
+OVERLAP = timedelta(seconds=10)  # rescanned: rows whose transaction committed after a later one
+ID_OVERLAP = 2000
+COLLECT_LIMIT = 20000
+# Refusals that mean "not yet" (its service record or rating is on its way): sent again, not rejected.
+NOT_YET = frozenset({"service_record_missing", "rating_missing"})
+MAX_NOT_YET = 50
+STUCK_AFTER = timedelta(minutes=10)
+VALIDITY_KINDS = (RatingFlag.Kind.INVALID, RatingFlag.Kind.RESTORE)
+
+
+def case_version(case_updated_at) -> int:
+    return int(case_updated_at.timestamp() * 1_000_000)
+
+
+def _cursor(name: str) -> UploadCursor:
+    return UploadCursor.objects.get_or_create(name=name)[0]
+
+
+def _add(rows: list[Upload]) -> int:
+    """Write the rows not already there; returns how many were new."""
+    new = []
+    for part in chunks(rows, 500):
+        have = set(
+            Upload.objects.filter(kind=part[0].kind, record_id__in=[r.record_id for r in part]).values_list(
+                "record_id", "version"
+            )
+        )
+        new += [r for r in part if (r.record_id, r.version) not in have]
+    Upload.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    return len(new)
+
+
+def collect() -> int:
+    """Queue what changed since the last look; returns how many new Upload rows."""
+    added = 0
+    cursor = _cursor("cases")
+    since = (cursor.at - OVERLAP) if cursor.at else None
+    cases = Case.objects.order_by("updated_at", "pk")
+    if since:
+        cases = cases.filter(updated_at__gte=since)
+    found = list(cases.values_list("pk", "case_no", "updated_at")[:COLLECT_LIMIT])
+    if found:
+        rows = [
+            Upload(kind=RecordKind.SERVICE, record_id=no, object_id=pk, version=case_version(at))
+            for pk, no, at in found
+        ]
+        added += _add(rows)
+        _supersede({no for _pk, no, _at in found})
+        UploadCursor.objects.filter(pk=cursor.pk).update(at=found[-1][2])
+
+    cursor = _cursor("ratings")
+    ratings = (
+        Rating.objects.filter(pk__gt=max(0, cursor.position - ID_OVERLAP), case__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "public_id")[:COLLECT_LIMIT]
+    )
+    found = list(ratings)
+    if found:
+        added += _add([Upload(kind=RecordKind.RATING, record_id=str(pid), object_id=pk) for pk, pid in found])
+        UploadCursor.objects.filter(pk=cursor.pk).update(position=max(cursor.position, found[-1][0]))
+
+    cursor = _cursor("flags")
+    flags = (
+        RatingFlag.objects.filter(
+            pk__gt=max(0, cursor.position - 200), kind__in=VALIDITY_KINDS, rating__case__isnull=False
+        )
+        .order_by("pk")
+        .values_list("pk", "rating__public_id")[:COLLECT_LIMIT]
+    )
+    found = list(flags)
+    if found:
+        added += _add(
+            [
+                Upload(kind=RecordKind.VALIDITY, record_id=str(pid), object_id=pk, version=pk)
+                for pk, pid in found
+            ]
+        )
+        UploadCursor.objects.filter(pk=cursor.pk).update(position=max(cursor.position, found[-1][0]))
+    return added
+
+
+def _supersede(case_nos: set[str]) -> None:
+    """An older version of a service record still waiting is not sent after a newer one (it would undo it)."""
+    latest = (
+        Upload.objects.filter(kind=RecordKind.SERVICE, record_id__in=case_nos)
+        .values("record_id")
+        .annotate(v=Max("version"))
+    )
+    newest = {row["record_id"]: row["v"] for row in latest}
+    waiting = Upload.objects.filter(
+        kind=RecordKind.SERVICE, record_id__in=case_nos, status__in=(S.QUEUED, S.RETRYING, S.REJECTED)
+    ).values_list("pk", "record_id", "version")
+    old = [pk for pk, no, version in waiting if version < newest.get(no, 0)]
+    if old:
+        Upload.objects.filter(pk__in=old).update(
+            status=S.ACCEPTED, reject_code="superseded", reject_reason="已由新版本取代", done_at=clock.now()
+        )
+
+
+def _due(now):
+    return Upload.objects.filter(status__in=(S.QUEUED, S.RETRYING)).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+def send(*, batch_size: int | None = None, max_batches: int = 20) -> int:
+    """Claim due rows into batches (service records first), one outbox message each; returns rows claimed."""
+    size = batch_size or settings.HAOCHA_DOCKING_BATCH
+    claimed = 0
+    for _ in range(max_batches):
+        now = clock.now()
+        with transaction.atomic():
+            ids = []
+            for kind in (RecordKind.SERVICE, RecordKind.RATING, RecordKind.VALIDITY):
+                if len(ids) >= size:
+                    break
+                ids += list(
+                    _due(now).filter(kind=kind).order_by("pk").values_list("pk", flat=True)[: size - len(ids)]
+                )
+            if not ids:
+                break
+            batch = uuid.uuid4().hex
+            Upload.objects.filter(pk__in=ids).update(
+                status=S.SENT, batch=batch, sent_at=now, attempts=F("attempts") + 1
+            )
+            outbox_enqueue(topic=TOPIC, key=f"docking:{batch}", payload={"batch": batch})
+        claimed += len(ids)
+        if len(ids) < size:
+            break
+    return claimed
+
+
+def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
+    """The records as they are now; rows whose object is gone are returned separately."""
+    by_kind: dict[str, list[Upload]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    objects: dict[tuple, dict] = {}
+    cases = Case.objects.select_related("item", "department", "region", "hall").in_bulk(
+        [r.object_id for r in by_kind.get(RecordKind.SERVICE, [])]
+    )
+    for pk, case in cases.items():
+        objects[(RecordKind.SERVICE, pk)] = national.service_record(case)
+    ratings = Rating.objects.select_related("case", "region", "staff").in_bulk(
+        [r.object_id for r in by_kind.get(RecordKind.RATING, [])]
+    )
+    tables: dict[int, dict] = {}
+    for pk, rating in ratings.items():
+        if rating.region_id not in tables:
+            tables[rating.region_id] = policy_for_region(rating.region).channel_codes or None
+        objects[(RecordKind.RATING, pk)] = national.rating_record(rating, tables[rating.region_id])
+    flags = RatingFlag.objects.select_related("rating__case").in_bulk(
+        [r.object_id for r in by_kind.get(RecordKind.VALIDITY, [])]
+    )
+    for pk, flag in flags.items():
+        objects[(RecordKind.VALIDITY, pk)] = {
+            "projectNo": flag.rating.case.case_no,
+            "assessNumber": flag.rating.kind,
+            "kind": flag.kind,
+            "reason": flag.reason,
+            "changedAt": national._time(flag.created_at),
+        }
+    records, gone = [], []
+    for row in rows:
+        data = objects.get((row.kind, row.object_id))
+        if data is None:
+            gone.append(row)
+        else:
+            records.append({"type": row.kind, "id": row.record_id, "version": row.version, "data": data})
+    return records, gone
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(1800, 5 * 2 ** max(0, attempts - 1)))
+
+
+@handler(TOPIC)
+def deliver(payload: dict, client: ParentClient | None = None) -> None:
+    """Post one batch and apply the parent's answer record by record."""
+    rows = list(Upload.objects.filter(batch=payload["batch"], status=S.SENT))
+    rows.sort(key=lambda r: (KIND_ORDER[r.kind], r.pk))  # service records first, as upstairs needs them
+    if not rows:
+        return  # already answered (a second delivery of the same message)
+    records, gone = build_records(rows)
+    now = clock.now()
+    if gone:
+        Upload.objects.filter(pk__in=[r.pk for r in gone]).update(
+            status=S.REJECTED, reject_code="record_gone", reject_reason="本地记录已不存在", done_at=now
+        )
+    if not records:
+        return
+    sent = [r for r in rows if r not in gone]
+    try:
+        results = (client or ParentClient()).upload(records)
+    except ParentUnavailable as exc:
+        for row in sent:
+            Upload.objects.filter(pk=row.pk, status=S.SENT).update(
+                status=S.RETRYING, last_error=str(exc)[:500], next_attempt_at=now + _backoff(row.attempts)
+            )
+        return
+    _apply_results(sent, results, now)
+
+
+def _apply_results(rows: list[Upload], results: list[dict], now) -> None:
+    accepted, retry, rejected = [], [], []
+    for row, result in zip(rows, results, strict=True):
+        status = result.get("status") if isinstance(result, dict) else None
+        code = str(result.get("code") or "")[:64] if isinstance(result, dict) else ""
+        message = str(result.get("message") or "")[:500] if isinstance(result, dict) else ""
+        if status in ("accepted", "duplicate"):
+            accepted.append(row.pk)
+        elif status == "rejected" and code in NOT_YET and row.attempts < MAX_NOT_YET:
+            retry.append((row, code, message))
+        else:
+            rejected.append((row.pk, code or "no_result", message or "上级系统未给出结果"))
+    with transaction.atomic():
+        if accepted:
+            Upload.objects.filter(pk__in=accepted).update(
+                status=S.ACCEPTED, done_at=now, last_error="", reject_code="", reject_reason=""
+            )
+        for row, code, message in retry:
+            Upload.objects.filter(pk=row.pk).update(
+                status=S.RETRYING,
+                reject_code=code,
+                reject_reason=message,
+                next_attempt_at=now + timedelta(seconds=min(300, 5 * row.attempts)),
+            )
+        for pk, code, message in rejected:
+            Upload.objects.filter(pk=pk).update(
+                status=S.REJECTED, reject_code=code, reject_reason=message, done_at=now
+            )
+
+
+def requeue(ids=None, *, kind: str | None = None) -> int:
+    """重新上报: rejected rows (all, or the given ones) queued again, e.g. after the data was corrected."""
+    rows = Upload.objects.filter(status=S.REJECTED).exclude(reject_code__in=("superseded", "record_gone"))
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.update(status=S.QUEUED, next_attempt_at=None, reject_code="", reject_reason="", attempts=0)
+
+
+def release_stuck(now=None) -> int:
+    """Rows sent long ago without an answer (their message died or was lost) are sent again."""
+    now = now or clock.now()
+    return Upload.objects.filter(status=S.SENT, sent_at__lt=now - STUCK_AFTER).update(
+        status=S.RETRYING, next_attempt_at=now, last_error="发送后长时间无结果，重新发送"
+    )
+
+
+def run_round() -> str | None:
+    """One worker round: collect, release stuck rows, claim due batches."""
+    if not configured():
+        return None
+    added = collect()
+    released = release_stuck()
+    claimed = send()
+    if added or released or claimed:
+        return f"上报：新增 {added} 条，重发 {released} 条，本轮发送 {claimed} 条"
+    return None

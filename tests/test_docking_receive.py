@@ -1,0 +1,203 @@
+"""The parent side of docking through HTTP: a child's signed batch, a result per record, applied once."""
+
+import time
+from datetime import timedelta
+
+import orjson
+import pytest
+from django.utils import timezone
+
+from haocha.catalogue.models import Case
+from haocha.evaluations.models import Rating
+from haocha.integrations.docking import national, signing
+from haocha.integrations.docking.models import ReceivedRecord, RejectedRecord
+from haocha.integrations.docking.services import child_register
+
+PATH = "/api/docking/upload"
+
+
+@pytest.fixture
+def child(cast):
+    child, secret = child_register(name="岳麓区好差评系统", region_code="430104")
+    child.raw_secret = secret
+    return child
+
+
+def post(client, child, records, *, secret=None, headers=None, body=None):
+    body = body if body is not None else orjson.dumps({"records": records})
+    signed = signing.signed_headers(child.app_id, secret or child.raw_secret, "POST", PATH, body)
+    signed.update(headers or {})
+    return client.generic("POST", PATH, body, content_type="application/json", headers=signed)
+
+
+def when(hours_ago: float) -> str:
+    return (timezone.localtime() - timedelta(hours=hours_ago)).strftime(national.TIME_FORMAT)
+
+
+def service(cast, case_no="YL2026120001", **changes) -> dict:
+    data = {
+        "projectNo": case_no,
+        "taskCode": cast.item_yuelu.code,
+        "taskName": cast.item_yuelu.name,
+        "areaCode": "430104000000",
+        "proDepartCode": cast.dept_yuelu.credit_code,
+        "proDepart": cast.dept_yuelu.name,
+        "proStatus": "3",
+        "userProp": "1",
+        "userName": "王*",
+        "acceptDate": when(30),
+        "resultDate": when(3),
+        "proChannel": "2",
+    }
+    data.update(changes)
+    return {"type": "service", "id": case_no, "version": 1, "data": data}
+
+
+def rating(case_no="YL2026120001", rid="r-1", **changes) -> dict:
+    data = {
+        "projectNo": case_no,
+        "pf": "4",
+        "satisfaction": 5,
+        "evalDetail": "",
+        "writingEvaluation": "服务很好",
+        "assessTime": when(2),
+        "assessNumber": 1,
+        "areaCode": "430104000000",
+    }
+    data.update(changes)
+    return {"type": "rating", "id": rid, "version": 1, "data": data}
+
+
+def statuses(response):
+    assert response.status_code == 200, response.content
+    return [(r["status"], r["code"]) for r in response.json()["results"]]
+
+
+def test_service_then_rating_arrive_as_the_childs_cases_and_ratings(client, cast, child):
+    answer = post(client, child, [service(cast), rating()])
+    assert statuses(answer) == [("accepted", ""), ("accepted", "")]
+    case = Case.objects.get(case_no="YL2026120001")
+    assert case.source == child.client and case.region == cast.yuelu and case.department == cast.dept_yuelu
+    assert case.applicant_name == "王*"  # what the interface carries: masked
+    stored = Rating.objects.get(case=case)
+    assert stored.source == child.client and stored.level == "very_satisfied" and stored.channel == "tablet"
+    assert ReceivedRecord.objects.filter(child=child).count() == 2
+    child.refresh_from_db()
+    assert child.last_upload_at is not None
+
+
+def test_the_same_records_again_are_duplicates_and_change_nothing(client, cast, child):
+    post(client, child, [service(cast), rating()])
+    again = post(client, child, [service(cast), rating()])
+    assert statuses(again) == [("duplicate", "already_received"), ("duplicate", "already_received")]
+    assert Rating.objects.filter(case__case_no="YL2026120001").count() == 1
+
+
+def test_a_rating_sent_again_after_its_answer_was_lost_is_stored_once(client, cast, child):
+    post(client, child, [service(cast), rating()])
+    ReceivedRecord.objects.filter(kind="rating").delete()  # the parent stored it, the child never heard
+    assert statuses(post(client, child, [rating()])) == [("accepted", "")]
+    assert Rating.objects.filter(case__case_no="YL2026120001").count() == 1
+
+
+def test_a_rating_before_its_service_record_is_refused_for_now(client, cast, child):
+    assert statuses(post(client, child, [rating()])) == [("rejected", "service_record_missing")]
+    assert RejectedRecord.objects.get(child=child).code == "service_record_missing"
+    post(client, child, [service(cast)])
+    assert statuses(post(client, child, [rating()])) == [("accepted", "")]
+    assert not RejectedRecord.objects.filter(child=child).exists()  # cleared once accepted
+
+
+def test_each_bad_record_gets_its_reason_and_the_rest_go_in(client, cast, child):
+    records = [
+        service(cast, "YL-BAD-ITEM", taskCode="NO-SUCH-ITEM"),
+        service(cast, "YL-OUTSIDE", areaCode="430102000000"),
+        service(cast, "YL-STATUS", proStatus="9"),
+        service(cast, "YL2026120002"),
+        {"type": "rating", "id": "x"},
+        "not an object",
+    ]
+    got = statuses(post(client, child, records))
+    assert got[0][0] == "rejected" and got[0][1]  # the parent does not know the item
+    assert got[1] == ("rejected", "outside_region")
+    assert got[2] == ("rejected", "invalid_status")
+    assert got[3] == ("accepted", "")
+    assert got[4] == ("rejected", "invalid_record") and got[5] == ("rejected", "invalid_record")
+    assert set(Case.objects.values_list("case_no", flat=True)) == {"YL2026120002"}
+
+
+def test_a_rating_the_rule_book_refuses_is_rejected_with_its_rule(client, cast, child):
+    post(client, child, [service(cast)])
+    bad_without_reason = rating(satisfaction=1, writingEvaluation="", evalDetail="")
+    [(status, code)] = statuses(post(client, child, [bad_without_reason]))
+    assert status == "rejected" and code == "bad_rating_needs_reason"
+    assert not Rating.objects.exists()
+
+
+def test_a_rating_of_a_case_outside_the_childs_region_is_refused(client, cast, child):
+    from tests.factories import finished_case
+
+    finished_case(cast, "CITY-0001")  # the city's own case
+    [(status, code)] = statuses(post(client, child, [rating("CITY-0001")]))
+    assert (status, code) == ("rejected", "outside_region")
+    # nor may the child rewrite it
+    [(status, code)] = statuses(post(client, child, [service(cast, "CITY-0001")]))
+    assert status == "rejected"
+    assert Case.objects.get(case_no="CITY-0001").source != child.client
+
+
+def test_a_validity_change_marks_the_rating_invalid(client, cast, child):
+    post(client, child, [service(cast), rating(satisfaction=1, evalDetail="", writingEvaluation="态度很差")])
+    change = {
+        "type": "validity",
+        "id": "r-1",
+        "version": 7,
+        "data": {
+            "projectNo": "YL2026120001",
+            "assessNumber": 1,
+            "kind": "invalid",
+            "reason": "申诉成立：恶意差评",
+        },
+    }
+    assert statuses(post(client, child, [change])) == [("accepted", "")]
+    assert Rating.objects.get().is_valid is False
+    assert statuses(post(client, child, [change])) == [("duplicate", "already_received")]
+
+
+@pytest.mark.parametrize(
+    "headers, status, code",
+    [
+        ({"X-Hc-Signature": "0" * 64}, 403, "signature_invalid"),
+        ({"X-Hc-Timestamp": str(int(time.time()) - 3600)}, 403, "signature_expired"),
+        ({"X-Hc-App": "nobody"}, 403, "unknown_system"),
+        ({"X-Hc-Nonce": ""}, 401, "signature_missing"),
+    ],
+)
+def test_unsigned_forged_or_stale_requests_are_refused(client, cast, child, headers, status, code):
+    answer = post(client, child, [service(cast)], headers=headers)
+    assert answer.status_code == status and answer.json()["code"] == code
+    assert not Case.objects.exists()
+
+
+def test_a_replayed_request_is_refused(client, cast, child):
+    body = orjson.dumps({"records": [service(cast)]})
+    signed = signing.signed_headers(child.app_id, child.raw_secret, "POST", PATH, body)
+    first = client.generic("POST", PATH, body, content_type="application/json", headers=signed)
+    assert first.status_code == 200
+    replay = client.generic("POST", PATH, body, content_type="application/json", headers=signed)
+    assert replay.status_code == 409 and replay.json()["code"] == "replayed"
+
+
+def test_a_body_changed_after_signing_is_refused(client, cast, child):
+    body = orjson.dumps({"records": [service(cast)]})
+    signed = signing.signed_headers(child.app_id, child.raw_secret, "POST", PATH, body)
+    tampered = body.replace(b"YL2026120001", b"YL2026129999")
+    answer = client.generic("POST", PATH, tampered, content_type="application/json", headers=signed)
+    assert answer.status_code == 403 and answer.json()["code"] == "signature_invalid"
+
+
+def test_a_body_that_is_not_a_batch_gets_a_chinese_422(client, cast, child):
+    answer = post(client, child, None, body=b'{"records": "x"}')
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_input"
+    answer = post(client, child, None, body=b'{"records": []}')
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_records"

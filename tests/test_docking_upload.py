@@ -1,0 +1,196 @@
+"""The child side of docking: what is owed upstairs is queued once per version, sent service records first
+through the outbox, and followed record by record (the parent here is a scripted stand-in)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from haocha.core.models import OutboxMessage
+from haocha.core.outbox import outbox_process
+from haocha.evaluations.models import Rating, RatingFlag
+from haocha.integrations.docking import upload
+from haocha.integrations.docking.client import ParentUnavailable
+from haocha.integrations.docking.models import RecordKind, Upload
+from tests.factories import finished_case
+
+S = Upload.Status
+
+
+class Parent:
+    """Answers each record as `answer(record)` says; `down` makes it unreachable."""
+
+    def __init__(self):
+        self.batches: list[list[dict]] = []
+        self.down = False
+        self.answer = lambda record: {"status": "accepted", "code": "", "message": ""}
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def upload(self, records, counts=None):
+        if self.down:
+            raise ParentUnavailable("无法连接上级系统：Connection refused")
+        self.batches.append(records)
+        return [self.answer(r) for r in records]
+
+
+@pytest.fixture
+def parent(settings, monkeypatch):
+    settings.HAOCHA_PARENT_URL = "http://parent.invalid"
+    settings.HAOCHA_PARENT_APP_ID = "hc-430100"
+    settings.HAOCHA_PARENT_SECRET = "s" * 32
+    stand_in = Parent()
+    monkeypatch.setattr(upload, "ParentClient", stand_in)
+    return stand_in
+
+
+def rate(case, level="satisfied", **extra) -> Rating:
+    from haocha.evaluations.models import IndicatorSet
+
+    return Rating.objects.create(
+        case=case,
+        department=case.department,
+        item=case.item,
+        region=case.region,
+        level=level,
+        is_bad=level in ("dissatisfied", "very_dissatisfied"),
+        indicator_set=IndicatorSet.objects.get(code="offline", is_active=True),
+        channel="tablet",
+        rated_at=timezone.now() - timedelta(minutes=30),
+        **extra,
+    )
+
+
+def round_trip():
+    upload.run_round()
+    outbox_process(limit=100)
+
+
+def test_collect_queues_each_case_and_rating_once(cast, parent):
+    case = finished_case(cast, "CS-0001")
+    rate(case)
+    assert upload.collect() == 2
+    assert upload.collect() == 0  # the overlap rescans, nothing new
+    kinds = list(Upload.objects.order_by("pk").values_list("kind", "record_id"))
+    assert kinds[0] == (RecordKind.SERVICE, "CS-0001") and kinds[1][0] == RecordKind.RATING
+
+
+def test_service_records_go_before_ratings_and_are_accepted(cast, parent):
+    for n in range(3):
+        rate(finished_case(cast, f"CS-000{n}", seq=n + 1))
+    upload.collect()
+    # queued after the ratings (higher keys), the service records still go first
+    services = list(Upload.objects.filter(kind=RecordKind.SERVICE))
+    Upload.objects.filter(kind=RecordKind.SERVICE).delete()
+    for row in services:
+        row.pk = None
+        row.save()
+    round_trip()
+    [batch] = parent.batches
+    assert [r["type"] for r in batch] == ["service"] * 3 + ["rating"] * 3
+    assert set(Upload.objects.values_list("status", flat=True)) == {S.ACCEPTED}
+    service = batch[0]["data"]
+    assert service["areaCode"] == "430100000000" and len(service["areaCode"]) == 12
+    assert service["userName"] == "王**"  # masked; no ID number, no phone
+    assert "certKey" not in service and "mobile" not in service
+    assert "13812345678" not in str(batch)
+    assert batch[3]["data"]["satisfaction"] == 4 and batch[3]["data"]["pf"] == "4"
+
+
+def test_a_newer_version_of_a_case_supersedes_the_one_still_waiting(cast, parent):
+    case = finished_case(cast, "CS-0001")
+    upload.collect()
+    case.updated_at = timezone.now() + timedelta(seconds=1)
+    case.save(update_fields=["updated_at"])
+    upload.collect()
+    rows = list(Upload.objects.order_by("version").values_list("status", "reject_code"))
+    assert rows == [(S.ACCEPTED, "superseded"), (S.QUEUED, "")]
+    round_trip()
+    assert len(parent.batches[0]) == 1
+
+
+def test_parent_down_nothing_lost_and_sent_when_it_returns(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    parent.down = True
+    round_trip()
+    rows = list(Upload.objects.all())
+    assert {r.status for r in rows} == {S.RETRYING}
+    assert all("无法连接上级系统" in r.last_error for r in rows)
+    assert all(r.next_attempt_at > timezone.now() for r in rows)
+    round_trip()  # not due yet: nothing is hammered
+    assert Upload.objects.filter(attempts=1).count() == 2
+    parent.down = False
+    Upload.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    round_trip()
+    assert set(Upload.objects.values_list("status", flat=True)) == {S.ACCEPTED}
+    assert len(parent.batches) == 1
+
+
+def test_a_refused_record_shows_its_reason_and_goes_again_when_requeued(cast, parent):
+    finished_case(cast, "CS-0001")
+    parent.answer = lambda r: {"status": "rejected", "code": "item_not_found", "message": "事项编码不存在"}
+    round_trip()
+    row = Upload.objects.get()
+    assert (row.status, row.reject_code, row.reject_reason) == (
+        S.REJECTED,
+        "item_not_found",
+        "事项编码不存在",
+    )
+    round_trip()
+    assert len(parent.batches) == 1  # a rejected record is not sent again by itself
+    parent.answer = lambda r: {"status": "accepted"}
+    assert upload.requeue([row.pk]) == 1
+    round_trip()
+    assert Upload.objects.get().status == S.ACCEPTED
+
+
+def test_a_rating_whose_service_record_is_not_there_yet_is_sent_again(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    parent.answer = lambda r: (
+        {"status": "accepted"}
+        if r["type"] == "service"
+        else {"status": "rejected", "code": "service_record_missing", "message": "没有对应的服务数据"}
+    )
+    round_trip()
+    assert Upload.objects.get(kind=RecordKind.RATING).status == S.RETRYING
+    parent.answer = lambda r: {"status": "accepted"}
+    Upload.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    round_trip()
+    assert Upload.objects.get(kind=RecordKind.RATING).status == S.ACCEPTED
+
+
+def test_a_second_delivery_of_an_answered_batch_sends_nothing(cast, parent):
+    finished_case(cast, "CS-0001")
+    upload.run_round()
+    message = OutboxMessage.objects.get(topic=upload.TOPIC)
+    upload.deliver(message.payload)
+    upload.deliver(message.payload)  # the worker died before marking the message done
+    assert len(parent.batches) == 1
+
+
+def test_rows_sent_long_ago_without_an_answer_are_sent_again(cast, parent):
+    finished_case(cast, "CS-0001")
+    upload.run_round()  # claimed, the message never delivered (its worker was killed)
+    Upload.objects.update(sent_at=timezone.now() - timedelta(minutes=11))
+    assert upload.release_stuck() == 1
+    outbox_process(limit=100)  # the old message finds nothing SENT
+    round_trip()
+    assert Upload.objects.get().status == S.ACCEPTED
+
+
+def test_a_validity_change_is_queued_after_its_rating(cast, parent):
+    rating = rate(finished_case(cast, "CS-0001"), level="very_dissatisfied", comment="态度差")
+    flag = RatingFlag.objects.create(rating=rating, kind="invalid", reason="申诉成立")
+    RatingFlag.objects.create(rating=rating, kind="note", reason="说明")  # not a validity change
+    round_trip()
+    batch = parent.batches[0]
+    assert [r["type"] for r in batch] == ["service", "rating", "validity"]
+    assert batch[2]["version"] == flag.pk and batch[2]["data"]["kind"] == "invalid"
+
+
+def test_without_a_parent_nothing_is_collected(cast, settings):
+    settings.HAOCHA_PARENT_URL = ""
+    finished_case(cast, "CS-0001")
+    assert upload.run_round() is None
+    assert not Upload.objects.exists()
