@@ -30,6 +30,7 @@ urlpatterns = [
     path("workorders/", include("haocha.workorders.urls")),
     path("stats/", include("haocha.analytics.urls")),
     path("mining/", include("haocha.mining.urls")),
+    path("docking/", include("haocha.integrations.docking.urls")),
     path("", include("haocha.publication.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
     path("", include("haocha.channels.urls")),
