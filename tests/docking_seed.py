@@ -1,8 +1,8 @@
 """Data for a docking instance of its own (a process with its own DATABASE_URL), for the multi-process tests.
 
-    python -m tests.docking_seed cast                      reference data (regions, departments, items, users)
-    python -m tests.docking_seed child NAME REGION         register a child system; prints app id and secret
-    python -m tests.docking_seed ratings PREFIX START N     N finished 岳麓区 cases with a rating each
+python -m tests.docking_seed cast                      reference data (regions, departments, items, users)
+python -m tests.docking_seed child NAME REGION         register a child system; prints app id and secret
+python -m tests.docking_seed ratings PREFIX START N     N finished 岳麓区 cases with a rating each
 """
 
 import os

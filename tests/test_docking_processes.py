@@ -118,7 +118,9 @@ def test_county_city_province(tmp_path):
         wait_for(lambda: ReceivedRecord.objects.filter(kind="service").count() >= 200, 120, "first batch")
         county_worker.kill()
         county_worker.start()
-        wait_for(lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3000, 300, "3000")
+        wait_for(
+            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3000, 300, "3000"
+        )
 
         # the city stops while the county keeps rating
         city.stop()
@@ -129,7 +131,9 @@ def test_county_city_province(tmp_path):
             "county sees the city down",
         )
         city.start()
-        wait_for(lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3500, 300, "3500")
+        wait_for(
+            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3500, 300, "3500"
+        )
 
         # nothing lost, nothing doubled at the city
         assert Case.objects.filter(source=cast_child_client(county_child)).count() == 3500
@@ -144,8 +148,10 @@ def test_county_city_province(tmp_path):
         assert Rating.objects.filter(source=cast_child_client(county_child)).count() == 3500
         # ... and all of it at the province, through the city
         wait_for(
-            lambda: count(province_db, "select count(*) from evaluations_rating where source_id is not null")
-            == 3500,
+            lambda: (
+                count(province_db, "select count(*) from evaluations_rating where source_id is not null")
+                == 3500
+            ),
             300,
             "3500 at the province",
         )

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from haocha.core.admin_audit import AuditedAdmin, ReadOnlyAdmin
-
 from haocha.integrations.docking.models import Alert, ChildSystem, Upload
 
 
