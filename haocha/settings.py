@@ -149,6 +149,15 @@ HAOCHA_RATING_LINK_DAYS = env_int("HAOCHA_RATING_LINK_DAYS", 60)
 # ratings from one address through a window's QR code (seconds).
 HAOCHA_TABLET_MIN_INTERVAL_SECONDS = env_int("HAOCHA_TABLET_MIN_INTERVAL_SECONDS", 30)
 HAOCHA_QR_VISIT_INTERVAL_SECONDS = env_int("HAOCHA_QR_VISIT_INTERVAL_SECONDS", 600)
+# Self-service terminal (docs/terminal.md): after IDLE seconds without a touch the page clears the citizen's
+# session and returns to the start, counting down on screen for the last COUNTDOWN; the thanks page goes back
+# after DONE seconds. The server forgets a terminal session untouched for SESSION seconds (also without
+# JavaScript). IDCARD_AGENT_URL: the local ID-card reader agent the start page polls ('' = none).
+HAOCHA_TERMINAL_IDLE_SECONDS = env_int("HAOCHA_TERMINAL_IDLE_SECONDS", 60)
+HAOCHA_TERMINAL_COUNTDOWN_SECONDS = env_int("HAOCHA_TERMINAL_COUNTDOWN_SECONDS", 10)
+HAOCHA_TERMINAL_DONE_SECONDS = env_int("HAOCHA_TERMINAL_DONE_SECONDS", 15)
+HAOCHA_TERMINAL_SESSION_SECONDS = env_int("HAOCHA_TERMINAL_SESSION_SECONDS", 180)
+HAOCHA_TERMINAL_IDCARD_AGENT_URL = env_str("HAOCHA_TERMINAL_IDCARD_AGENT_URL", "")
 # SMS: the file backend writes var/sms/outbox.jsonl; see haocha/integrations/sms/backends.py.
 HAOCHA_SMS_BACKEND = env_str("HAOCHA_SMS_BACKEND", "haocha.integrations.sms.backends.FileBackend")
 # SMS provider (HttpBackend), webhooks, invitations: see haocha/integrations/sms/README.md.

@@ -24,6 +24,8 @@ urlpatterns = [
     path("terminal/cases/", terminal.cases, name="terminal_cases"),
     path("terminal/rate/<str:case_no>/", terminal.rate, name="terminal_rate"),
     path("terminal/done/", terminal.done, name="terminal_done"),
+    path("terminal/scan/", terminal.scan_code, name="terminal_scan"),
+    path("terminal/reset/", terminal.reset, name="terminal_reset"),
     # Staff: the clerk's own screen, channels and devices, QR codes and printouts, ratings.
     path("desk/", desk.desk, name="desk"),
     path("desk/feed/", desk.desk_feed, name="desk_feed"),

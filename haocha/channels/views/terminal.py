@@ -1,15 +1,20 @@
-"""The self-service terminal (自助服务终端): find one's case by 办件编号 or by ID number and an SMS code, then
-rate it. The terminal is a registered device; the citizen's session on it is short and cleared at the end."""
+"""The self-service terminal (自助服务终端): find one's case by 办件编号, by ID number (typed or read from the
+ID card) and an SMS code, or by scanning the QR code of the 办结通知, then rate it. The terminal is a
+registered device shown as a kiosk (docs/terminal.md); the citizen's session on it is short, and it is
+cleared at the end, after a timeout without a touch (the page posts to reset) and on the server after
+HAOCHA_TERMINAL_SESSION_SECONDS."""
 
 import time
 import uuid
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from haocha.catalogue.models import Case
-from haocha.channels import citizen, lookup, verification
+from haocha.channels import citizen, lookup, scan, verification
 from haocha.channels.devices import device_from_request
 from haocha.channels.models import Device, VerificationCode
 from haocha.channels.views import client_ip, registered_device_page
@@ -20,8 +25,12 @@ from haocha.evaluations.models import Rating
 
 SESSION = "terminal"
 CHALLENGE = "terminal_challenge"
-IDLE_SECONDS = 180
 LABEL = "办事群众（自助终端）"
+
+
+def _session_seconds() -> int:
+    """How long the server keeps an untouched terminal session: never shorter than the page's own timeout."""
+    return max(settings.HAOCHA_TERMINAL_SESSION_SECONDS, settings.HAOCHA_TERMINAL_IDLE_SECONDS)
 
 
 def _device(request) -> Device:
@@ -31,7 +40,7 @@ def _device(request) -> Device:
 def _scope(request, device) -> dict | None:
     """The citizen's terminal session: whose cases (verified ID or a looked-up case), while not idle."""
     data = request.session.get(SESSION)
-    if not data or data.get("device") != device.code or time.time() - data.get("at", 0) > IDLE_SECONDS:
+    if not data or data.get("device") != device.code or time.time() - data.get("at", 0) > _session_seconds():
         request.session.pop(SESSION, None)
         return None
     data["at"] = time.time()
@@ -50,7 +59,9 @@ def _cases(scope: dict):
 
 
 def _page(request, template, context, status=200, device=None):
-    context.setdefault("idle_seconds", IDLE_SECONDS)
+    context.setdefault("idle_seconds", settings.HAOCHA_TERMINAL_IDLE_SECONDS)
+    context.setdefault("countdown_seconds", settings.HAOCHA_TERMINAL_COUNTDOWN_SECONDS)
+    context.setdefault("session_seconds", _session_seconds())
     context.setdefault("device", device)
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
@@ -70,8 +81,7 @@ def start(request):
                     last4=request.POST.get("last4", ""),
                     requester=f"dev:{device.code}",
                 )
-                request.session.cycle_key()
-                request.session[SESSION] = {"device": device.code, "cases": [case.case_no], "at": time.time()}
+                _open_cases(request, device, [case.case_no])
                 return redirect("channels:terminal_cases")
             row = verification.code_request(
                 purpose=VerificationCode.Purpose.TERMINAL,
@@ -83,8 +93,47 @@ def start(request):
             return redirect("channels:terminal_code")
         except DomainError as exc:
             error, status = exc.message, exc.status
+    return _start_page(request, device, error, status)
+
+
+def _start_page(request, device, error=None, status=200):
     request.session.pop(SESSION, None)
-    return _page(request, "channels/terminal_start.html", {"error": error}, status, device)
+    context = {"error": error, "idcard_agent": settings.HAOCHA_TERMINAL_IDCARD_AGENT_URL}
+    return _page(request, "channels/terminal_start.html", context, status, device)
+
+
+def _open_cases(request, device, case_nos: list) -> None:
+    """A new citizen session on this terminal for the cases found (a fresh session key: nothing carries over)."""
+    request.session.cycle_key()
+    request.session.pop(CHALLENGE, None)
+    request.session[SESSION] = {"device": device.code, "cases": case_nos, "at": time.time()}
+
+
+@never_cache
+@registered_device_page("自助服务终端")
+def scan_code(request):
+    """What a QR scanner typed at the terminal (the scan field's form): the 办结通知's signed rating link opens
+    that case's rating; anything else, the start page with the reason."""
+    device = _device(request)
+    if request.method != "POST":
+        return redirect("channels:terminal")
+    try:
+        case = scan.case_from_scan(request.POST.get("payload", ""), requester=f"dev:{device.code}")
+    except DomainError as exc:
+        return _start_page(request, device, exc.message, exc.status)
+    _open_cases(request, device, [case.case_no])
+    return redirect("channels:terminal_rate", case_no=case.case_no)
+
+
+@never_cache
+@require_POST
+@registered_device_page("自助服务终端")
+def reset(request):
+    """The page's inactivity timeout (and the thanks page) posts here: everything the citizen left in this
+    browser's session goes, the session row included; the device stays activated (its own cookie)."""
+    _device(request)
+    request.session.flush()
+    return redirect("channels:terminal")
 
 
 @never_cache
@@ -182,4 +231,6 @@ def rate(request, case_no):
 def done(request):
     device = _device(request)
     request.session.pop(SESSION, None)  # the next citizen starts afresh
-    return _page(request, "channels/terminal_done.html", {}, 200, device)
+    request.session.pop(CHALLENGE, None)
+    context = {"idle_seconds": settings.HAOCHA_TERMINAL_DONE_SECONDS}
+    return _page(request, "channels/terminal_done.html", context, 200, device)
