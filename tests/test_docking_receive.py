@@ -201,3 +201,72 @@ def test_a_body_that_is_not_a_batch_gets_a_chinese_422(client, cast, child):
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_input"
     answer = post(client, child, None, body=b'{"records": []}')
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_records"
+
+
+def order(version=1, status="handling", steps=None, **changes) -> dict:
+    data = {
+        "projectNo": "YL2026120001",
+        "assessNumber": 1,
+        "orderNo": "HCP20261202000000042",
+        "deptCode": "",
+        "status": status,
+        "complexity": "simple",
+        "receivedAt": when(2),
+        "verifiedAt": when(1.9),
+        "assignedAt": when(1.8),
+        "contactDueAt": when(-20),
+        "finishDueAt": when(-40),
+        "dueAt": when(-20),
+        "cycle": 1,
+        "steps": steps
+        if steps is not None
+        else [
+            {"action": "create", "label": "生成工单", "from": "", "to": "pending_verify", "at": when(2), "actor": "系统"},
+            {"action": "verify", "label": "核实", "from": "pending_verify", "to": "pending_accept", "at": when(1.9),
+             "actor": "张敏（岳麓区12345）"},
+        ],
+    }  # fmt: skip
+    data.update(changes)
+    return {"type": "order", "id": "r-1", "version": version, "data": data}
+
+
+def test_a_childs_work_order_is_mirrored_read_only_with_its_timeline(client, cast, child):
+    from haocha.accounts.access import actor_for_user
+    from haocha.core.errors import Conflict
+    from haocha.workorders import machine
+    from haocha.workorders.models import WorkOrder
+
+    bad = rating(satisfaction=1, evalDetail="", writingEvaluation="窗口人员态度差")
+    post(client, child, [service(cast), bad])
+    assert not WorkOrder.objects.exists()  # an uploaded 差评 is handled by the child, not here
+    got = post(client, child, [order(deptCode=cast.dept_yuelu.credit_code)])
+    assert statuses(got) == [("accepted", "")]
+    mirrored = WorkOrder.objects.get()
+    assert mirrored.handled_by == child.client and mirrored.status == "handling"
+    assert mirrored.remote_number == "HCP20261202000000042" and mirrored.department == cast.dept_yuelu
+    labels = [machine.step_label(t) for t in mirrored.transitions.order_by("at")]
+    assert labels == ["生成工单", "核实"]
+    assert mirrored.transitions.filter(actor_label__startswith="岳麓区好差评系统·").count() == 2
+    # a newer version replaces it, an older one arriving late changes nothing
+    closed = order(3, "closed", closedAt=when(0.5), callbackSolved=1, callbackSatisfaction="satisfied")
+    assert statuses(post(client, child, [closed])) == [("accepted", "")]
+    assert statuses(post(client, child, [order(2, "handling")])) == [("accepted", "")]
+    mirrored.refresh_from_db()
+    assert (mirrored.status, mirrored.callback_solved, mirrored.version) == ("closed", True, 3)
+    # read-only here: no action is offered or taken
+    with pytest.raises(Conflict) as refused:
+        machine.ensure(mirrored, "reopen")
+    assert refused.value.code == "handled_elsewhere"
+    assert not machine.allowed(actor_for_user(cast.admin), mirrored, "verify")
+    client.force_login(cast.supervisor)
+    page = client.get(f"/workorders/{mirrored.number}/")
+    assert page.status_code == 200 and "本级只读" in page.content.decode()
+
+
+def test_an_order_before_its_rating_is_refused_for_now_and_bad_fields_are_refused(client, cast, child):
+    assert statuses(post(client, child, [order()])) == [("rejected", "rating_missing")]
+    post(client, child, [service(cast), rating(satisfaction=1, evalDetail="", writingEvaluation="差")])
+    assert statuses(post(client, child, [order(status="flying")])) == [("rejected", "invalid_order_status")]
+    assert statuses(post(client, child, [order(cycle="x")])) == [("rejected", "invalid_number")]
+    assert statuses(post(client, child, [order(steps="x")])) == [("rejected", "invalid_steps")]
+    assert statuses(post(client, child, [order(receivedAt="yesterday")])) == [("rejected", "invalid_time")]

@@ -194,3 +194,23 @@ def test_without_a_parent_nothing_is_collected(cast, settings):
     finished_case(cast, "CS-0001")
     assert upload.run_round() is None
     assert not Upload.objects.exists()
+
+
+def test_a_work_orders_handling_data_goes_up_after_its_rating_and_again_when_it_moves(cast, parent):
+    from haocha.accounts.access import Actor
+    from haocha.workorders import machine
+    from haocha.workorders.creation import work_order_for_rating
+
+    rating = rate(finished_case(cast, "CS-0001"), level="very_dissatisfied", comment="排队太久")
+    order = work_order_for_rating(rating=rating, actor=Actor(label="测试"))
+    round_trip()
+    batch = parent.batches[0]
+    assert [r["type"] for r in batch] == ["service", "rating", "order"]
+    data = batch[2]["data"]
+    assert data["orderNo"] == order.number and data["status"] == "pending_verify"
+    assert [s["label"] for s in data["steps"]] == ["生成工单"]
+    machine.move(order, "verify", actor=Actor(label="12345话务员"), note="属实")
+    round_trip()
+    [again] = parent.batches[1:]
+    assert [r["type"] for r in again] == ["order"] and again[0]["version"] > batch[2]["version"]
+    assert again[0]["data"]["status"] == "pending_verify" and len(again[0]["data"]["steps"]) == 2

@@ -22,7 +22,7 @@ from haocha.workorders.repeats import check_repeats
 OPERATOR_ROLES = (Role.OPERATOR_12345,)
 
 
-def _order_number(rating: Rating, now: datetime) -> str:
+def order_number(rating: Rating, now: datetime) -> str:
     return f"HCP{timezone.localtime(now):%Y%m%d}{rating.pk:09d}"
 
 
@@ -66,6 +66,8 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
             .order_by("-pk")
             .first()
         )
+        if existing is not None and existing.handled_by_id:
+            return None  # handled by the lower-level system the case came from: not reopened here
         if existing is not None:
             note = f"追评差评：{rating.comment or '（无文字）'}"
             data = {"rating": str(rating.public_id)}
@@ -94,7 +96,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
     # Written with insert_new (core/rawrows.py): this runs inside the intake's write transaction, and
     # the ORM's statement compiling was most of the time a 差评 held the database's write lock.
     order = WorkOrder(
-        number=_order_number(rating, now),
+        number=order_number(rating, now),
         rating=rating,
         case_id=rating.case_id,
         region_id=rating.case.region_id if rating.case_id else rating.region_id,  # the case's deadlines

@@ -189,6 +189,8 @@ def label(name: str) -> str:
 
 def step_label(step: Transition) -> str:
     """A log row's label on the timeline: a 交办 to another department after the first is a 改派."""
+    if (step.data or {}).get("remote"):  # a lower-level system's step, under the label it gave
+        return step.data.get("label") or step.action
     if step.action == "assign" and (step.data or {}).get("reassign"):
         return "改派"
     return label(step.action)
@@ -228,6 +230,10 @@ def authorize(actor: Actor, order: WorkOrder, name: str, *, via_link: bool = Fal
     raise Forbidden(f"只有{who}可以{action.label}", code="role_not_allowed")
 
 
+def _handled_elsewhere() -> Conflict:
+    return Conflict("该工单由下级系统办理，本级只读（办理进度由下级系统上报）", code="handled_elsewhere")
+
+
 def _illegal(order: WorkOrder, action: Action) -> Conflict:
     return Conflict(
         f"工单当前为“{STATUS_LABELS.get(order.status, order.status)}”，不能{action.label}",
@@ -242,6 +248,8 @@ def ensure(order: WorkOrder, name: str, *, repeat: Repeat | None = None) -> None
     """Before an action's writes: a repeat of a done step is answered as done; the status must be one the
     action leaves from, and what the action needs besides must hold."""
     action = ACTIONS[name]
+    if order.handled_by_id:
+        raise _handled_elsewhere()
     if repeat is not None and order.status in action.sources | action.repeat_at:
         message = repeat(order)
         if message:
@@ -257,7 +265,7 @@ def ensure(order: WorkOrder, name: str, *, repeat: Repeat | None = None) -> None
 def allowed(actor: Actor, order: WorkOrder, name: str) -> bool:
     """What the workbench offers: the actor may take the action, and it can be taken now."""
     action = ACTIONS[name]
-    if not may(actor, order, name) or order.status not in action.sources:
+    if order.handled_by_id or not may(actor, order, name) or order.status not in action.sources:
         return False
     return action.ready is None or action.ready(order) is None
 
@@ -294,6 +302,8 @@ def move(
     action = ACTIONS[name]
     if to not in action.targets:
         raise ValueError(f"action {name} cannot reach {to}")
+    if order.handled_by_id:
+        raise _handled_elsewhere()
     if order.status not in action.sources:
         raise _illegal(order, action)
     now = now or clock.now()

@@ -149,6 +149,16 @@ class WorkOrder(models.Model):
     citizen_token = models.UUIDField("群众链接标识", default=uuid.uuid4, unique=True, editable=False)
     callback_token_used = models.BooleanField("回访链接已使用", default=False)
     version = models.PositiveIntegerField("版本", default=0)
+    # An order a lower-level system handles (docking): its state here is what that system reports, read-only.
+    handled_by = models.ForeignKey(
+        "accounts.ApiClient",
+        verbose_name="办理系统（下级）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    remote_number = models.CharField("下级工单编号", max_length=40, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

@@ -62,7 +62,9 @@ def work_orders_sweep(*, now: datetime | None = None, batch: int = 500) -> dict:
     counts = {"level1": 0, "level2": 0, "nearing": 0}
     system = Actor(label="系统")
     late_ids = list(
-        WorkOrder.objects.filter(status__in=DEPARTMENT_STATUSES, next_escalation_at__lte=now)
+        WorkOrder.objects.filter(
+            status__in=DEPARTMENT_STATUSES, next_escalation_at__lte=now, handled_by__isnull=True
+        )
         .order_by("next_escalation_at")
         .values_list("pk", flat=True)
     )
@@ -84,7 +86,10 @@ def work_orders_sweep(*, now: datetime | None = None, batch: int = 500) -> dict:
                         break
                     counts[f"level{level}"] += 1
     soon = WorkOrder.objects.filter(
-        status__in=DEPARTMENT_STATUSES, due_at__gt=now, due_at__lte=now + timedelta(hours=4)
+        status__in=DEPARTMENT_STATUSES,
+        due_at__gt=now,
+        due_at__lte=now + timedelta(hours=4),
+        handled_by__isnull=True,  # a lower-level system's order: its own sweep reminds its handlers
     )
     for order in soon.iterator(chunk_size=batch):
         notify(
@@ -103,9 +108,9 @@ def work_orders_recompute_deadlines(years=None) -> int:
     """After a calendar year is entered or corrected: recompute the clocks of open orders."""
     system = Actor(label="系统")
     changed = 0
-    qs = WorkOrder.objects.filter(status__in=OPEN_STATUSES, assigned_at__isnull=False).select_related(
-        "region"
-    )
+    qs = WorkOrder.objects.filter(
+        status__in=OPEN_STATUSES, assigned_at__isnull=False, handled_by__isnull=True
+    ).select_related("region")
     for order in qs.iterator(chunk_size=1000):
         fresh = clocks(order, order_policy(order.region))
         if (fresh["contact_due_at"], fresh["finish_due_at"], fresh["due_at"]) == (

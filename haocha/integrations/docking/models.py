@@ -8,10 +8,11 @@ class RecordKind(models.TextChoices):
     SERVICE = "service", "服务记录（办件）"
     RATING = "rating", "评价"
     VALIDITY = "validity", "评价有效性变更"
+    ORDER = "order", "差评处置数据"
 
 
 # Service records go first: upstairs refuses a rating whose service record has not arrived.
-KIND_ORDER = {RecordKind.SERVICE: 0, RecordKind.RATING: 1, RecordKind.VALIDITY: 2}
+KIND_ORDER = {RecordKind.SERVICE: 0, RecordKind.RATING: 1, RecordKind.VALIDITY: 2, RecordKind.ORDER: 3}
 
 
 class Upload(models.Model):

@@ -181,3 +181,98 @@ def import_record(data: dict, key: str) -> dict:
         "indicators": data.get("indicators") or {},
         "submissionId": key,
     }
+
+
+# --- work orders (处置数据) -------------------------------------------------------------------------
+
+ORDER_TIMES = {
+    "receivedAt": "received_at",
+    "verifiedAt": "verified_at",
+    "assignedAt": "assigned_at",
+    "acceptedAt": "accepted_at",
+    "contactedAt": "contacted_at",
+    "feedbackAt": "feedback_at",
+    "closedAt": "closed_at",
+    "contactDueAt": "contact_due_at",
+    "finishDueAt": "finish_due_at",
+    "dueAt": "due_at",
+}
+ORDER_NUMBERS = {
+    "extensionDays": "extension_days",
+    "cycle": "cycle",
+    "reopenCount": "reopen_count",
+    "contactMinutes": "contact_minutes",
+    "contactOverMinutes": "contact_over_minutes",
+    "finishMinutes": "finish_minutes",
+    "finishOverMinutes": "finish_over_minutes",
+}
+ORDER_TEXTS = {
+    "status": "status",
+    "complexity": "complexity",
+    "invalidReason": "invalid_reason",
+    "invalidNote": "invalid_note",
+    "result": "result",
+    "measures": "measures",
+    "callbackSatisfaction": "callback_satisfaction",
+    "callbackComment": "callback_comment",
+}
+
+
+def order_record(order, steps, step_label) -> dict:
+    """A work order's handling data as it stands, with its timeline (核实, 交办, 联系, 反馈, 回访, 办结 …)."""
+    data = {
+        "projectNo": order.case.case_no,
+        "assessNumber": order.rating.kind,
+        "orderNo": order.number,
+        "deptCode": order.department.credit_code if order.department_id else "",
+        "deptName": order.department.name if order.department_id else "",
+        "overdue": 1 if order.overdue else 0,
+        "callbackSolved": None if order.callback_solved is None else int(order.callback_solved),
+    }
+    data.update({key: _time(getattr(order, name)) for key, name in ORDER_TIMES.items()})
+    data.update({key: getattr(order, name) for key, name in ORDER_NUMBERS.items()})
+    data.update({key: getattr(order, name) or "" for key, name in ORDER_TEXTS.items()})
+    data["steps"] = [
+        {
+            "action": step.action,
+            "label": step_label(step),
+            "from": step.from_status,
+            "to": step.to_status,
+            "at": _time(step.at),
+            "statedAt": _time(step.stated_at),
+            "actor": step.actor_label,
+            "note": step.note,
+        }
+        for step in steps
+    ]
+    return data
+
+
+def order_fields(data: dict, statuses) -> dict:
+    """A handling-data record read into WorkOrder fields (checked: times, numbers, a known status)."""
+    fields = {}
+    for key, name in ORDER_TIMES.items():
+        fields[name] = parse_time(text(data, key), key)
+    for key, name in ORDER_NUMBERS.items():
+        value = data.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**7
+        ):
+            raise InvalidInput(f"{key} 应为非负整数", code="invalid_number")
+        fields[name] = value
+    for key, name in ORDER_TEXTS.items():
+        fields[name] = text(data, key)[:2000]
+    if fields["status"] not in statuses:
+        raise InvalidInput(f"工单状态 status“{fields['status']}”无效", code="invalid_order_status")
+    if fields["received_at"] is None:
+        raise InvalidInput("须提供 receivedAt", code="received_at_required")
+    for name in ("extension_days", "cycle", "reopen_count"):
+        fields[name] = fields[name] or (1 if name == "cycle" else 0)
+    solved = data.get("callbackSolved")
+    fields["callback_solved"] = (
+        None if solved in (None, "") else bool(int(solved) if str(solved).isdigit() else 0)
+    )
+    fields["overdue"] = bool(data.get("overdue"))
+    fields["invalid_note"] = fields["invalid_note"][:500]
+    fields["callback_comment"] = fields["callback_comment"][:500]
+    return fields

@@ -15,7 +15,7 @@ from haocha.accounts.access import Actor, actor_for_client
 from haocha.catalogue.models import Case
 from haocha.catalogue.services import cases_upsert
 from haocha.core import clock
-from haocha.core.errors import DomainError, Forbidden, InvalidInput
+from haocha.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from haocha.evaluations.importer import RatingImporter
 from haocha.evaluations.importfiles import ImportSummary
 from haocha.evaluations.models import Rating, RatingFlag
@@ -28,6 +28,9 @@ from haocha.integrations.docking.models import (
     RejectedRecord,
     SeenNonce,
 )
+from haocha.organisations.models import Organisation, Region
+from haocha.workorders.creation import order_number
+from haocha.workorders.models import Status, Transition, WorkOrder
 
 MAX_RECORDS = 2000
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -77,7 +80,7 @@ def _shape_error(rec) -> str:
     if not isinstance(rec, dict):
         return "记录应为对象"
     if rec.get("type") not in RecordKind.values:
-        return "type 应为 service、rating 或 validity"
+        return "type 应为 service、rating、validity 或 order"
     if not isinstance(rec.get("id"), str) or not 0 < len(rec["id"]) <= 64:
         return "id 应为1至64个字符的字符串"
     version = rec.get("version")
@@ -111,6 +114,7 @@ def receive_batch(child: ChildSystem, records: list) -> list[dict]:
     _services(child, actor, records, todo[RecordKind.SERVICE], results, accepted, now)
     _ratings(child, records, todo[RecordKind.RATING], results, accepted, now)
     _validity(child, records, todo[RecordKind.VALIDITY], results, accepted, now)
+    _orders(child, records, todo[RecordKind.ORDER], results, accepted, now)
     _remember(child, records, results, accepted, now)
     return results
 
@@ -134,7 +138,6 @@ def _mark_seen(i, records, seen, results) -> bool:
 
 
 def _in_subtree(child: ChildSystem, region_code: str) -> bool:
-    from haocha.organisations.models import Region
 
     region = Region.objects.filter(code=region_code).only("path").first()
     return region is not None and region.path.startswith(child.region.path)
@@ -262,6 +265,87 @@ def _validity(child, records, indexes, results, accepted, now) -> None:
             continue
         results[i] = _result(rec, ACCEPTED)
         accepted.append(_received(child, rec, rating.pk, now, now))
+
+
+def _orders(child, records, indexes, results, accepted, now) -> None:
+    """A child's work order, mirrored read-only (handled_by = the child): the parent's figures, board and
+    order page cover it; a newer version replaces the fields and the timeline, an older one changes nothing."""
+    statuses = frozenset(Status.values)
+    for i in indexes:
+        rec, data = records[i], records[i]["data"]
+        try:
+            fields = national.order_fields(data, statuses)
+        except DomainError as exc:
+            results[i] = _result(rec, REJECTED, exc.code, exc.message)
+            continue
+        steps = data.get("steps") or []
+        if not isinstance(steps, list) or len(steps) > 500 or not all(isinstance(s, dict) for s in steps):
+            results[i] = _result(rec, REJECTED, "invalid_steps", "steps 应为对象数组（最多500步）")
+            continue
+        rating = (
+            Rating.objects.filter(
+                case__case_no=national.text(data, "projectNo"),
+                kind=int(national.text(data, "assessNumber") or 1),
+                source=child.client,
+            )
+            .select_related("case")
+            .first()
+        )
+        if rating is None:
+            results[i] = _result(rec, REJECTED, "rating_missing", "对应的差评尚未上报")
+            continue
+        department = Organisation.objects.filter(credit_code=national.text(data, "deptCode")).first()
+        try:
+            order = _mirror(child, rating, department, fields, rec, steps, now)
+        except DomainError as exc:
+            results[i] = _result(rec, REJECTED, exc.code, exc.message)
+            continue
+        results[i] = _result(rec, ACCEPTED)
+        accepted.append(_received(child, rec, order.pk, now, now))
+
+
+def _mirror(child, rating, department, fields, rec, steps, now) -> WorkOrder:
+    with transaction.atomic():
+        order = WorkOrder.objects.select_for_update().filter(rating=rating).first()
+        if order is not None and order.handled_by_id != child.client_id:
+            raise Conflict("该差评在本级已有工单，不能由下级系统覆盖", code="order_handled_here")
+        if order is not None and order.version >= rec["version"]:
+            return order  # an older version arriving late
+        values = {
+            **fields,
+            "case_id": rating.case_id,
+            "region_id": rating.case.region_id,
+            "department_id": department.pk if department else None,
+            "summary": rating.comment or "",
+            "handled_by_id": child.client_id,
+            "remote_number": national.text(rec["data"], "orderNo")[:40],
+            "version": rec["version"],
+            "updated_at": now,
+        }
+        if order is None:
+            order = WorkOrder.objects.create(
+                number=order_number(rating, now), rating=rating, **values
+            )
+        else:
+            WorkOrder.objects.filter(pk=order.pk).update(**values)
+        Transition.objects.filter(order=order).delete()
+        Transition.objects.bulk_create(
+            [
+                Transition(
+                    order=order,
+                    action=str(step.get("action") or "")[:24],
+                    from_status=str(step.get("from") or "")[:20],
+                    to_status=str(step.get("to") or "")[:20],
+                    actor_label=f"{child.name}·{step.get('actor') or ''!s}"[:150],
+                    at=national.parse_time(national.text(step, "at"), "at") or now,
+                    stated_at=national.parse_time(national.text(step, "statedAt"), "statedAt"),
+                    note=str(step.get("note") or "")[:2000],
+                    data={"label": str(step.get("label") or "")[:40], "remote": True},
+                )
+                for step in steps
+            ]
+        )
+    return order
 
 
 def _remember(child, records, results, accepted, now) -> None:

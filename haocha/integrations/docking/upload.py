@@ -25,6 +25,8 @@ from haocha.evaluations.policy import policy_for_region
 from haocha.integrations.docking import national
 from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured
 from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
+from haocha.workorders.machine import step_label
+from haocha.workorders.models import WorkOrder
 
 S = Upload.Status
 TOPIC = "docking.upload"
@@ -106,19 +108,36 @@ def collect() -> int:
             ]
         )
         UploadCursor.objects.filter(pk=cursor.pk).update(position=max(cursor.position, found[-1][0]))
+
+    cursor = _cursor("orders")
+    since = (cursor.at - OVERLAP) if cursor.at else None
+    orders = WorkOrder.objects.filter(rating__case__isnull=False, handled_by__isnull=True).order_by(
+        "updated_at", "pk"
+    )
+    if since:
+        orders = orders.filter(updated_at__gte=since)
+    found = list(orders.values_list("pk", "rating__public_id", "version", "updated_at")[:COLLECT_LIMIT])
+    if found:
+        rows = [
+            Upload(kind=RecordKind.ORDER, record_id=str(pid), object_id=pk, version=version + 1)
+            for pk, pid, version, _at in found
+        ]
+        added += _add(rows)
+        _supersede({str(pid) for _pk, pid, _v, _at in found}, RecordKind.ORDER)
+        UploadCursor.objects.filter(pk=cursor.pk).update(at=found[-1][3])
     return added
 
 
-def _supersede(case_nos: set[str]) -> None:
-    """An older version of a service record still waiting is not sent after a newer one (it would undo it)."""
+def _supersede(record_ids: set[str], kind: str = RecordKind.SERVICE) -> None:
+    """An older version of a record still waiting is not sent after a newer one (it would undo it)."""
     latest = (
-        Upload.objects.filter(kind=RecordKind.SERVICE, record_id__in=case_nos)
+        Upload.objects.filter(kind=kind, record_id__in=record_ids)
         .values("record_id")
         .annotate(v=Max("version"))
     )
     newest = {row["record_id"]: row["v"] for row in latest}
     waiting = Upload.objects.filter(
-        kind=RecordKind.SERVICE, record_id__in=case_nos, status__in=(S.QUEUED, S.RETRYING, S.REJECTED)
+        kind=kind, record_id__in=record_ids, status__in=(S.QUEUED, S.RETRYING, S.REJECTED)
     ).values_list("pk", "record_id", "version")
     old = [pk for pk, no, version in waiting if version < newest.get(no, 0)]
     if old:
@@ -141,7 +160,7 @@ def send(*, batch_size: int | None = None, max_batches: int = 20) -> int:
         now = clock.now()
         with transaction.atomic():
             ids = []
-            for kind in (RecordKind.SERVICE, RecordKind.RATING, RecordKind.VALIDITY):
+            for kind in sorted(RecordKind.values, key=KIND_ORDER.get):
                 if len(ids) >= size:
                     break
                 ids += list(
@@ -190,6 +209,14 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
             "reason": flag.reason,
             "changedAt": national._time(flag.created_at),
         }
+    orders = (
+        WorkOrder.objects.select_related("case", "rating", "department")
+        .prefetch_related("transitions")
+        .in_bulk([r.object_id for r in by_kind.get(RecordKind.ORDER, [])])
+    )
+    for pk, order in orders.items():
+        steps = sorted(order.transitions.all(), key=lambda t: (t.at, t.pk))
+        objects[(RecordKind.ORDER, pk)] = national.order_record(order, steps, step_label)
     records, gone = [], []
     for row in rows:
         data = objects.get((row.kind, row.object_id))
