@@ -323,9 +323,7 @@ def _mirror(child, rating, department, fields, rec, steps, now) -> WorkOrder:
             "updated_at": now,
         }
         if order is None:
-            order = WorkOrder.objects.create(
-                number=order_number(rating, now), rating=rating, **values
-            )
+            order = WorkOrder.objects.create(number=order_number(rating, now), rating=rating, **values)
         else:
             WorkOrder.objects.filter(pk=order.pk).update(**values)
         Transition.objects.filter(order=order).delete()
