@@ -1,6 +1,7 @@
 """A 差评 becomes a work order, pushed to 12345 for 核实; a 追评 差评 joins its case's open order, or reopens a
 finished one at 12345 核实 in a new cycle."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.utils import timezone
@@ -24,6 +25,25 @@ OPERATOR_ROLES = (Role.OPERATOR_12345,)
 
 def order_number(rating: Rating, now: datetime) -> str:
     return f"HCP{timezone.localtime(now):%Y%m%d}{rating.pk:09d}"
+
+
+# Who handles a 差评 when it is not this system: docking registers a function that names the lower-level
+# system (its ApiClient) a case came from. Such a 差评's order is created here read-only (handled_by) and
+# sent down; that system's machine handles it and reports back.
+_REMOTE_HANDLERS: list[Callable[[Rating], object | None]] = []
+
+
+def on_remote_handler(fn: Callable[[Rating], object | None]) -> None:
+    if fn not in _REMOTE_HANDLERS:
+        _REMOTE_HANDLERS.append(fn)
+
+
+def remote_handler(rating: Rating):
+    for fn in _REMOTE_HANDLERS:
+        client = fn(rating)
+        if client is not None:
+            return client
+    return None
 
 
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
@@ -93,6 +113,9 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
             )
             return order
     department_id = rating.department_id or rating.hall_id
+    remote = remote_handler(rating)
+    if remote is not None:
+        return _remote_order(rating, remote, department_id, now)
     # Written with insert_new (core/rawrows.py): this runs inside the intake's write transaction, and
     # the ORM's statement compiling was most of the time a 差评 held the database's write lock.
     order = WorkOrder(
@@ -126,4 +149,30 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         roles=OPERATOR_ROLES,
     )
     check_repeats(order, rating, policy, now)
+    return order
+
+
+def _remote_order(rating: Rating, client, department_id, now: datetime) -> WorkOrder:
+    """The order of a 差评 about a lower-level system's case: kept here read-only, handled down there."""
+    order = WorkOrder.objects.create(
+        number=order_number(rating, now),
+        rating=rating,
+        case_id=rating.case_id,
+        region_id=rating.case.region_id,
+        department_id=department_id,
+        status=Status.PENDING_VERIFY,
+        received_at=now,
+        summary=rating.comment or "",
+        handled_by=client,
+    )
+    Transition.objects.create(
+        order=order,
+        action="create",
+        from_status="",
+        to_status=Status.PENDING_VERIFY,
+        actor_label="系统",
+        at=now,
+        note=f"差评涉及下级系统（{client.name}）的办件，下发至该系统按其处置规则办理",
+        data={"rating": str(rating.public_id), "level": rating.level},
+    )
     return order

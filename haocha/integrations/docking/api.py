@@ -7,7 +7,7 @@ from ninja import Field, Router, Schema
 from ninja.security import APIKeyHeader
 
 from haocha.accounts.access import Actor
-from haocha.integrations.docking import monitor
+from haocha.integrations.docking import dispatch, monitor
 from haocha.integrations.docking.receive import MAX_RECORDS, child_for_request, receive_batch
 
 router = Router(tags=["上下级对接"])
@@ -49,3 +49,24 @@ def upload(request, payload: UploadIn):
     if payload.counts:
         monitor.record_counts(child, payload.counts)
     return {"results": results}
+
+
+class ParentSignatureAuth(APIKeyHeader):
+    """This system's parent, signing with the secret it issued to this system (HAOCHA_PARENT_SECRET)."""
+
+    param_name = "X-Hc-Signature"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor:
+        dispatch.parent_for_request(request)
+        return Actor(label="上级系统")
+
+
+class DispatchIn(Schema):
+    records: list[Any] = Field(
+        ..., max_length=100, description="上级平台收到、涉及本级办件的差评（评价记录）"
+    )
+
+
+@router.post("/dispatch", response=UploadOut, auth=ParentSignatureAuth(), summary="上级下发差评（逐条结果）")
+def dispatch_down(request, payload: DispatchIn):
+    return {"results": dispatch.receive_dispatch(payload.records)}

@@ -8,8 +8,12 @@ class DockingConfig(AppConfig):
 
     def ready(self):
         from haocha.core.jobs import register
-        from haocha.integrations.docking import upload  # noqa: F401  the outbox handler
+        from haocha.evaluations.hooks import on_rating_stored
+        from haocha.integrations.docking import dispatch, upload  # noqa: F401  the outbox handlers
+        from haocha.workorders.creation import on_remote_handler
 
+        on_remote_handler(dispatch.remote_client)
+        on_rating_stored(dispatch.on_rating_stored)
         register("上报上级", _upload_round)
         register("下级监测", _monitor_sweep, sweep=True)
 

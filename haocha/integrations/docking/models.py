@@ -201,3 +201,13 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.day}"
+
+
+class ParentNonce(models.Model):
+    """Nonces of the parent's signed calls down to this system (差评 sent down for handling)."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.nonce

@@ -282,11 +282,12 @@ def _orders(child, records, indexes, results, accepted, now) -> None:
         if not isinstance(steps, list) or len(steps) > 500 or not all(isinstance(s, dict) for s in steps):
             results[i] = _result(rec, REJECTED, "invalid_steps", "steps 应为对象数组（最多500步）")
             continue
+        # the child's own 差评 uploaded, or one made here (or above) about the child's case and sent down
         rating = (
             Rating.objects.filter(
                 case__case_no=national.text(data, "projectNo"),
                 kind=int(national.text(data, "assessNumber") or 1),
-                source=child.client,
+                case__source=child.client,
             )
             .select_related("case")
             .first()

@@ -24,6 +24,7 @@ from haocha.evaluations.models import Rating, RatingFlag
 from haocha.evaluations.policy import policy_for_region
 from haocha.integrations.docking import national
 from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured
+from haocha.integrations.docking.dispatch import UPPER_CLIENT
 from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
 from haocha.workorders.machine import step_label
 from haocha.workorders.models import WorkOrder
@@ -83,6 +84,7 @@ def collect() -> int:
     cursor = _cursor("ratings")
     ratings = (
         Rating.objects.filter(pk__gt=max(0, cursor.position - ID_OVERLAP), case__isnull=False)
+        .exclude(source__name=UPPER_CLIENT)  # sent down by the parent: it has them
         .order_by("pk")
         .values_list("pk", "public_id")[:COLLECT_LIMIT]
     )
@@ -111,9 +113,8 @@ def collect() -> int:
 
     cursor = _cursor("orders")
     since = (cursor.at - OVERLAP) if cursor.at else None
-    orders = WorkOrder.objects.filter(rating__case__isnull=False, handled_by__isnull=True).order_by(
-        "updated_at", "pk"
-    )
+    # with the orders a child of this system handles (their state as it reports), for the levels above
+    orders = WorkOrder.objects.filter(rating__case__isnull=False).order_by("updated_at", "pk")
     if since:
         orders = orders.filter(updated_at__gte=since)
     found = list(orders.values_list("pk", "rating__public_id", "version", "updated_at")[:COLLECT_LIMIT])

@@ -1,0 +1,169 @@
+"""Downward (下发): a 差评 made at this level about a case that came from a child system is sent down to it.
+
+Here the 差评's work order is kept read-only (handled_by the child: workorders/creation.py asks
+`remote_client` who handles it); the outbox posts the rating to the child's /api/docking/dispatch, signed
+with the child's secret. The child stores it through its rule book as a rating from 上级系统 and its own
+machine makes the work order; the order's handling data comes back up with its ordinary uploads and
+replaces the read-only copy here.
+"""
+
+import urllib.error
+import urllib.request
+
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from haocha.accounts.models import ApiClient
+from haocha.catalogue.models import Case
+from haocha.core import clock
+from haocha.core.errors import DomainError, Forbidden, InvalidInput
+from haocha.core.outbox import PermanentError, handler, outbox_enqueue
+from haocha.evaluations.importer import RatingImporter
+from haocha.evaluations.importfiles import ImportSummary
+from haocha.evaluations.models import Rating
+from haocha.evaluations.policy import policy_for_region
+from haocha.integrations.docking import national, signing
+from haocha.integrations.docking.models import ChildSystem, ParentNonce
+from haocha.workorders.models import Transition, WorkOrder
+
+TOPIC = "docking.dispatch"
+PATH = "/api/docking/dispatch"
+UPPER_CLIENT = "上级系统"
+
+
+def remote_client(rating: Rating):
+    """The ApiClient of the child system whose case this rating is about (None: handled here)."""
+    if not rating.case_id:
+        return None
+    source_id = Case.objects.filter(pk=rating.case_id).values_list("source_id", flat=True).first()
+    if source_id is None or source_id == rating.source_id:
+        return None  # this system's own case, or the child's own rating of it (uploaded, handled there)
+    child = ChildSystem.objects.filter(client_id=source_id, is_active=True).select_related("client").first()
+    return child.client if child else None
+
+
+def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
+    """After a 差评 whose order is handled by a child: queue it to be sent down (in the same transaction)."""
+    order = WorkOrder.objects.filter(rating=rating, handled_by__isnull=False).only("handled_by_id").first()
+    if order is None:
+        return
+    child = ChildSystem.objects.filter(client_id=order.handled_by_id).first()
+    if child is None:
+        return
+    outbox_enqueue(
+        topic=TOPIC, key=f"dispatch:{rating.public_id}", payload={"rating": rating.pk, "child": child.pk}
+    )
+
+
+def _note(order: WorkOrder, label: str, note: str) -> None:
+    Transition.objects.create(
+        order=order,
+        action="dispatch",
+        from_status=order.status,
+        to_status=order.status,
+        actor_label="系统",
+        at=clock.now(),
+        note=note,
+        data={"remote": True, "label": label},
+    )
+
+
+@handler(TOPIC)
+def deliver_dispatch(payload: dict) -> None:
+    rating = Rating.objects.select_related("case", "region", "staff").get(pk=payload["rating"])
+    child = ChildSystem.objects.get(pk=payload["child"])
+    order = WorkOrder.objects.get(rating=rating)
+    if not child.base_url:
+        raise PermanentError(f"下级系统 {child.name} 未登记地址（base_url），无法下发")
+    table = policy_for_region(rating.region).channel_codes or None
+    record = {
+        "type": "rating",
+        "id": str(rating.public_id),
+        "version": 1,
+        "data": national.rating_record(rating, table),
+    }
+    body = orjson.dumps({"records": [record]})
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signed_headers(child.app_id, child.secret, "POST", PATH, body),
+    }
+    request = urllib.request.Request(
+        child.base_url.rstrip("/") + PATH, data=body, headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.HAOCHA_DOCKING_TIMEOUT) as response:
+            [result] = orjson.loads(response.read())["results"]
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code not in (401, 408, 409, 429):
+            _note(
+                order,
+                "下发被拒",
+                f"下级系统拒绝：HTTP {exc.code} {exc.read()[:200].decode('utf-8', 'replace')}",
+            )
+            raise PermanentError(f"下级系统拒绝下发：HTTP {exc.code}") from exc
+        raise  # retried with backoff
+    if result.get("status") in ("accepted", "duplicate"):
+        _note(order, "已下发", f"已下发至 {child.name}，由其按处置规则办理")
+    else:
+        _note(
+            order, "下发被拒", f"{child.name} 拒收：{result.get('message', '')}（{result.get('code', '')}）"
+        )
+
+
+# --- the child side ---------------------------------------------------------------------------------
+
+
+def parent_for_request(request: HttpRequest) -> None:
+    """The call is this system's parent's, signed with the secret it issued; replays are refused."""
+    app, timestamp, nonce, given = (request.headers.get(h, "") for h in signing.HEADERS)
+    if not (app and timestamp and nonce and given):
+        raise DomainError("缺少签名", code="signature_missing", status=401)
+    if not settings.HAOCHA_PARENT_SECRET or app != settings.HAOCHA_PARENT_APP_ID:
+        raise Forbidden("未配置上级系统或接入编号不符", code="unknown_system")
+    if not signing.fresh(timestamp):
+        raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
+    if not 16 <= len(nonce) <= 64:
+        raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
+    secret = settings.HAOCHA_PARENT_SECRET
+    if not signing.matches(secret, given, request.method, request.path, timestamp, nonce, request.body):
+        raise Forbidden("签名不正确", code="signature_invalid")
+    try:
+        with transaction.atomic():
+            ParentNonce.objects.create(nonce=nonce, at=clock.now())
+    except IntegrityError:
+        raise DomainError("重复的请求（nonce 已使用），已拒绝", code="replayed", status=409) from None
+
+
+def upper_client() -> ApiClient:
+    client = ApiClient.objects.filter(name=UPPER_CLIENT).first()
+    if client is None:
+        client = ApiClient(name=UPPER_CLIENT, scopes=[ApiClient.Scope.RATINGS_WRITE])
+        client.set_new_key()
+        client.save()
+    return client
+
+
+def receive_dispatch(records: list) -> list[dict]:
+    """Ratings sent down: stored through the rule book as 上级系统's, each making a work order here."""
+    if not isinstance(records, list) or not records or len(records) > 100:
+        raise InvalidInput("records 应为1至100条记录的数组", code="invalid_records")
+    results, batch = [], []
+    for i, rec in enumerate(records):
+        ok = isinstance(rec, dict) and rec.get("type") == "rating" and isinstance(rec.get("data"), dict)
+        ok = ok and isinstance(rec.get("id"), str) and 0 < len(rec["id"]) <= 64
+        results.append(
+            {"type": "rating", "id": rec.get("id") if isinstance(rec, dict) else None, "version": 1,
+             "status": "accepted" if ok else "rejected", "code": "" if ok else "invalid_record",
+             "message": "" if ok else "记录应为 type=rating 且带 id 与 data 的对象"}
+        )  # fmt: skip
+        if ok:
+            batch.append((i + 1, national.import_record(rec["data"], rec["id"]), None))
+    if batch:
+        rejects = RatingImporter(client=upper_client(), work_orders=True).run_batch(
+            batch, ImportSummary("ratings")
+        )
+        for line, code, message, *_ in rejects:
+            results[line - 1].update(status="rejected", code=code, message=message)
+    return results

@@ -1,0 +1,115 @@
+"""Downward (下发): a 差评 made at this level about a child's case is kept read-only here and queued down; the
+child stores what is sent down through its rule book and its own machine makes the work order."""
+
+import orjson
+import pytest
+
+from haocha.accounts.access import Actor
+from haocha.core.models import Message, OutboxMessage
+from haocha.evaluations.models import Rating
+from haocha.evaluations.rules import RatingInput
+from haocha.evaluations.services import rating_submit
+from haocha.integrations.docking import dispatch, signing, upload
+from haocha.integrations.docking.models import RecordKind, Upload
+from haocha.workorders.models import WorkOrder
+from tests.factories import finished_case
+from tests.test_docking_receive import child, post, service  # noqa: F401  (child is a fixture)
+
+
+def bad(case_no: str, comment="窗口人员态度差") -> RatingInput:
+    return RatingInput(channel="mobile", level="very_dissatisfied", case_no=case_no, comment=comment)
+
+
+def test_a_bad_rating_here_about_a_childs_case_is_kept_read_only_and_sent_down(client, cast, child):
+    post(client, child, [service(cast)])
+    rating, created = rating_submit(
+        actor=Actor(label="省级移动端", all_access=True), data=bad("YL2026120001")
+    )
+    assert created
+    order = WorkOrder.objects.get(rating=rating)
+    assert order.handled_by == child.client and order.status == "pending_verify"
+    message = OutboxMessage.objects.get(topic=dispatch.TOPIC)
+    assert message.payload == {"rating": rating.pk, "child": child.pk}
+    # 12345 here is not asked to verify it: the child's 12345 will
+    assert not Message.objects.filter(title__contains=order.number).exists()
+
+
+def test_a_bad_rating_of_this_systems_own_case_is_handled_here(cast, child):
+    finished_case(cast, "CITY-1")
+    rating, _ = rating_submit(actor=Actor(label="省级移动端", all_access=True), data=bad("CITY-1"))
+    order = WorkOrder.objects.get(rating=rating)
+    assert order.handled_by is None
+    assert not OutboxMessage.objects.filter(topic=dispatch.TOPIC).exists()
+
+
+@pytest.fixture
+def as_child(settings):
+    settings.HAOCHA_PARENT_URL = "http://parent.invalid"
+    settings.HAOCHA_PARENT_APP_ID = "hc-430104"
+    settings.HAOCHA_PARENT_SECRET = "k" * 40
+
+
+def send_down(client, records, secret="k" * 40, app="hc-430104"):
+    body = orjson.dumps({"records": records})
+    headers = signing.signed_headers(app, secret, "POST", dispatch.PATH, body)
+    return client.generic("POST", dispatch.PATH, body, content_type="application/json", headers=headers)
+
+
+def record(case_no="CS-0001", rid="p-1", **changes):
+    data = {
+        "projectNo": case_no,
+        "pf": "2",
+        "satisfaction": 1,
+        "writingEvaluation": "在省级移动端评价：材料要求反复变化",
+        "assessTime": "",
+        "assessNumber": 1,
+        "areaCode": "430100000000",
+    }
+    data.update(changes)
+    return {"type": "rating", "id": rid, "version": 1, "data": data}
+
+
+def test_the_child_stores_what_is_sent_down_and_its_machine_makes_the_order(client, cast, as_child):
+    from django.utils import timezone
+
+    finished_case(cast, "CS-0001")
+    when = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+    answer = send_down(client, [record(assessTime=when)])
+    assert answer.status_code == 200, answer.content
+    assert [r["status"] for r in answer.json()["results"]] == ["accepted"]
+    rating = Rating.objects.get(case__case_no="CS-0001")
+    assert rating.source.name == dispatch.UPPER_CLIENT and rating.channel == "mobile" and rating.is_bad
+    order = WorkOrder.objects.get(rating=rating)
+    assert order.handled_by is None and order.status == "pending_verify"  # handled here, by 12345 here
+    # sent down again (the parent's worker retried): stored once, one order
+    again = send_down(client, [record(assessTime=when)])
+    assert [r["status"] for r in again.json()["results"]] == ["accepted"]
+    assert Rating.objects.filter(case__case_no="CS-0001").count() == 1 and WorkOrder.objects.count() == 1
+    # going up: the order's handling data, not the rating the parent already has
+    upload.collect()
+    kinds = set(Upload.objects.values_list("kind", flat=True))
+    assert RecordKind.ORDER in kinds and RecordKind.RATING not in kinds
+
+
+def test_what_the_rule_book_refuses_is_answered_with_its_rule(client, cast, as_child):
+    finished_case(cast, "CS-0001")
+    answer = send_down(client, [record(writingEvaluation="", assessTime="2026-01-01 00:00:00")])
+    [result] = answer.json()["results"]
+    assert result["status"] == "rejected" and result["code"]
+    assert not Rating.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "secret, app, code", [("x" * 40, "hc-430104", "signature_invalid"), ("k" * 40, "other", "unknown_system")]
+)
+def test_a_forged_send_down_is_refused(client, cast, as_child, secret, app, code):
+    finished_case(cast, "CS-0001")
+    answer = send_down(client, [record()], secret=secret, app=app)
+    assert answer.status_code == 403 and answer.json()["code"] == code
+    assert not Rating.objects.exists()
+
+
+def test_without_a_parent_nothing_can_be_sent_down(client, cast, settings):
+    settings.HAOCHA_PARENT_SECRET = ""
+    answer = send_down(client, [record()])
+    assert answer.status_code == 403 and answer.json()["code"] == "unknown_system"
