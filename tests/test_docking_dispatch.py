@@ -11,9 +11,17 @@ from haocha.evaluations.rules import RatingInput
 from haocha.evaluations.services import rating_submit
 from haocha.integrations.docking import dispatch, signing, upload
 from haocha.integrations.docking.models import RecordKind, Upload
+from haocha.integrations.docking.services import child_register
 from haocha.workorders.models import WorkOrder
 from tests.factories import finished_case
-from tests.test_docking_receive import child, post, service  # noqa: F401  (child is a fixture)
+from tests.test_docking_receive import post, service
+
+
+@pytest.fixture
+def child(cast):
+    child, secret = child_register(name="岳麓区好差评系统", region_code="430104")
+    child.raw_secret = secret
+    return child
 
 
 def bad(case_no: str, comment="窗口人员态度差") -> RatingInput:
