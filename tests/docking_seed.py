@@ -23,15 +23,45 @@ def main(argv: list[str]) -> None:
     elif action == "child":
         from haocha.integrations.docking.services import child_register
 
-        child, secret = child_register(name=argv[1], region_code=argv[2])
+        child, secret = child_register(
+            name=argv[1], region_code=argv[2], base_url=argv[3] if len(argv) > 3 else ""
+        )
         print(child.app_id, secret)
     elif action == "ratings":
         ratings(argv[1], int(argv[2]), int(argv[3]))
+    elif action == "cases":
+        ratings(argv[1], int(argv[2]), int(argv[3]), rate=False)
+    elif action == "bad":
+        bad(argv[1])
+    elif action == "progress":
+        progress(argv[1])
     else:
         raise SystemExit(f"unknown action {action}")
 
 
-def ratings(prefix: str, start: int, n: int) -> None:
+def bad(case_no: str) -> None:
+    from haocha.accounts.access import Actor
+    from haocha.evaluations.rules import RatingInput
+    from haocha.evaluations.services import rating_submit
+
+    data = RatingInput(
+        channel="mobile", level="very_dissatisfied", case_no=case_no, comment="省级移动端：材料反复补交"
+    )
+    rating_submit(actor=Actor(label="省级移动端", all_access=True), data=data)
+
+
+def progress(case_no: str) -> None:
+    from haocha.accounts.access import Actor
+    from haocha.workorders.actions import work_order_assign, work_order_verify
+    from haocha.workorders.models import WorkOrder
+
+    order = WorkOrder.objects.select_related("rating", "region", "department").get(case__case_no=case_no)
+    operator = Actor(label="岳麓区12345话务员", all_access=True)
+    order = work_order_verify(order=order, actor=operator, note="核实属实")
+    work_order_assign(order=order, actor=operator, note="交办岳麓区行政审批服务局")
+
+
+def ratings(prefix: str, start: int, n: int, rate: bool = True) -> None:
     from django.utils import timezone
 
     from haocha.accounts.access import actor_for_client
@@ -61,6 +91,8 @@ def ratings(prefix: str, start: int, n: int) -> None:
         ]
         results = cases_upsert(actor=actor, records=records, invite=False)
         assert all(r.status == "created" for r in results), results[:3]
+        if not rate:
+            continue
         cases = Case.objects.filter(case_no__in=numbers)
         Rating.objects.bulk_create(
             [

@@ -16,6 +16,8 @@ from haocha.catalogue.models import Case
 from haocha.evaluations.models import Rating
 from haocha.integrations.docking.models import ReceivedRecord
 from haocha.integrations.docking.services import child_register
+from haocha.workorders import machine
+from haocha.workorders.models import WorkOrder
 from tests.conftest import url_of_test_database
 from tests.factories import build_cast
 from tests.servers import ARTIFACTS, ProductionServer
@@ -86,34 +88,44 @@ def test_county_city_province(tmp_path):
     cast = build_cast()  # the city's reference data, committed (a transactional test)
     county_db, province_db = tmp_path / "county.sqlite3", tmp_path / "province.sqlite3"
     county_url, province_url = new_instance(county_db), new_instance(province_db)
-    county_child, county_secret = child_register(name="岳麓区好差评系统", region_code="430104")
-    city_app, city_secret = run(
-        province_url, sys.executable, "-m", "tests.docking_seed", "child", "长沙市好差评系统", "430100"
-    ).split()
-
     city = ProductionServer(url_of_test_database(), log_name="docking-city-server.log")
     province = ProductionServer(province_url, log_name="docking-province-server.log")
-    city.start()
-    province.start()
-    county_worker = Worker(
-        "county",
-        county_url,
-        HAOCHA_PARENT_URL=city.url,
-        HAOCHA_PARENT_APP_ID=county_child.app_id,
-        HAOCHA_PARENT_SECRET=county_secret,
-        HAOCHA_DOCKING_BATCH="200",
+    county = ProductionServer(county_url, log_name="docking-county-server.log")
+    county_child, county_secret = child_register(
+        name="岳麓区好差评系统", region_code="430104", base_url=county.url
     )
-    city_worker = Worker(
-        "city",
-        url_of_test_database(),
-        HAOCHA_PARENT_URL=province.url,
-        HAOCHA_PARENT_APP_ID=city_app,
-        HAOCHA_PARENT_SECRET=city_secret,
-    )
+    city_app, city_secret = run(
+        province_url,
+        sys.executable,
+        "-m",
+        "tests.docking_seed",
+        "child",
+        "长沙市好差评系统",
+        "430100",
+        city.url,
+    ).split()
+    to_city = {
+        "HAOCHA_PARENT_URL": city.url,
+        "HAOCHA_PARENT_APP_ID": county_child.app_id,
+        "HAOCHA_PARENT_SECRET": county_secret,
+    }
+    to_province = {
+        "HAOCHA_PARENT_URL": province.url,
+        "HAOCHA_PARENT_APP_ID": city_app,
+        "HAOCHA_PARENT_SECRET": city_secret,
+    }
+    county.env.update(to_city)  # the county's and the city's servers check what is sent down to them
+    city.env.update(to_province)
+    for server in (city, province, county):
+        server.start()
+    county_worker = Worker("county", county_url, HAOCHA_DOCKING_BATCH="200", **to_city)
+    city_worker = Worker("city", url_of_test_database(), **to_province)
+    province_worker = Worker("province", province_url)
     try:
         run(county_url, sys.executable, "-m", "tests.docking_seed", "ratings", "YL", "0", "3000")
         county_worker.start()
         city_worker.start()
+        province_worker.start()
         # SIGKILL the county's worker in mid-upload, then start it again
         wait_for(lambda: ReceivedRecord.objects.filter(kind="service").count() >= 200, 120, "first batch")
         county_worker.kill()
@@ -161,11 +173,48 @@ def test_county_city_province(tmp_path):
         # the city's own 差评 arrive with their words; no identity beyond the masked name
         assert count(province_db, "select count(*) from catalogue_case where applicant_name <> '王**'") == 0
         assert count(province_db, "select count(*) from catalogue_case where applicant_id_masked <> ''") == 0
+
+        # downward: a 差评 made at the province about a county case is handled at the county, and its
+        # handling shows at the city and the province
+        run(county_url, sys.executable, "-m", "tests.docking_seed", "cases", "YLD", "0", "1")
+        case_no = "YLD0000000"
+        wait_for(
+            lambda: count(province_db, f"select count(*) from catalogue_case where case_no = '{case_no}'"),
+            120,
+            "the new case at the province",
+        )
+        run(province_url, sys.executable, "-m", "tests.docking_seed", "bad", case_no)
+        order_at = (
+            "select o.status from workorders_workorder o join catalogue_case c on c.id = o.case_id "
+            f"where c.case_no = '{case_no}'"
+        )
+
+        def status(db):
+            with sqlite3.connect(db, timeout=30) as conn:
+                row = conn.execute(order_at).fetchone()
+            return row[0] if row else None
+
+        wait_for(lambda: status(county_db) == "pending_verify", 120, "the order made at the county")
+        run(county_url, sys.executable, "-m", "tests.docking_seed", "progress", case_no)
+        wait_for(lambda: status(province_db) == "pending_accept", 180, "the county's 交办 at the province")
+        mirrored = WorkOrder.objects.get(case__case_no=case_no)
+        assert mirrored.status == "pending_accept" and mirrored.handled_by == county_child.client
+        labels = [machine.step_label(t) for t in mirrored.transitions.order_by("at", "pk")]
+        assert "核实" in labels and "交办" in labels, labels
+        # the county's rating came from above: not uploaded back as a second rating
+        assert Rating.objects.filter(case__case_no=case_no).count() == 1
+        assert (
+            count(
+                province_db,
+                f"select count(*) from evaluations_rating r join catalogue_case c on c.id = r.case_id where c.case_no = '{case_no}'",
+            )
+            == 1
+        )
     finally:
-        county_worker.kill()
-        city_worker.kill()
-        city.stop()
-        province.stop()
+        for worker in (county_worker, city_worker, province_worker):
+            worker.kill()
+        for server in (city, province, county):
+            server.stop()
     del cast
 
 
