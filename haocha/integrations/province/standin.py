@@ -58,7 +58,7 @@ RATING_REQUIRED = ("projectNo", "areaCode", "pf", "satisfaction", "assessTime", 
 VALIDITY_REQUIRED = ("projectNo", "assessNumber", "effectivEvalua")
 AREA = re.compile(r"^\d{12}$")
 DETAIL = re.compile(r"^[0-9A-Za-z]{1,16}(,[0-9A-Za-z]{1,16})*$")
-DUPLICATE_CODES = frozenset({"2002", "2004"})  # 评价数据不可重复, 服务数据不可重复
+DUPLICATE_CODES = frozenset({"2002", "2004", "2005"})  # 评价、服务、评价有效性数据不可重复
 MAX_BODY = 32 * 1024 * 1024
 
 
@@ -114,7 +114,7 @@ class Platform:
         self.lock = threading.Lock()
         self.services: dict[str, dict] = {}
         self.ratings: dict[tuple[str, int], dict] = {}
-        self.validity: list[dict] = []
+        self.validity: dict[tuple, dict] = {}
         self.outcomes: Counter = Counter()  # (kind, accepted | duplicate | rejected)
         self.reasons: Counter = Counter()  # refusal words
         self.rejects: list[dict] = []
@@ -233,8 +233,13 @@ class Platform:
         stored = self.ratings.get((_text(rec, "projectNo"), _number(rec, "assessNumber")))
         if stored is None:
             raise Bad("2003", protocol.RATING_MISSING)
+        key = tuple(
+            _text(rec, name) for name in ("projectNo", "assessNumber", "effectivEvalua", "changeTime")
+        )
+        if key in self.validity:
+            raise Bad("2005", "评价有效性数据不可重复")
         stored["effectivEvalua"] = _text(rec, "effectivEvalua")
-        self.validity.append(rec)
+        self.validity[key] = rec
         return "accepted"
 
     # --- what it received --------------------------------------------------------------------------
@@ -259,7 +264,7 @@ class Platform:
             if full:
                 body["services"] = list(self.services.values())
                 body["ratings"] = list(self.ratings.values())
-                body["validity"] = list(self.validity)
+                body["validity"] = list(self.validity.values())
                 body["rejects"] = list(self.rejects)
             return body
 
