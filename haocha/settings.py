@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "haocha.channels",
     "haocha.integrations.sms",
     "haocha.integrations.docking",
+    "haocha.integrations.province",
     "haocha.analytics",
     "haocha.mining",
     "haocha.publication",
@@ -180,6 +181,17 @@ HAOCHA_REGION_CODE = env_str("HAOCHA_REGION_CODE", "430100")
 HAOCHA_PARENT_URL = env_str("HAOCHA_PARENT_URL", "")
 HAOCHA_PARENT_APP_ID = env_str("HAOCHA_PARENT_APP_ID", "")
 HAOCHA_PARENT_SECRET = env_str("HAOCHA_PARENT_SECRET", "")
+# The parent's protocol: `haocha` (another haocha: HMAC-SHA256 under HAOCHA_PARENT_SECRET) or `provincial` (a
+# provincial platform, haocha/integrations/province), signed per the agreement: hmac-sha256, hmac-sm3 or
+# sm2-sm3 (this system's SM2 private key), the body SM4-encrypted when an SM4 key is set, the platform's
+# answers checked when its SM2 public key is set. Checked at start (province/checks.py).
+HAOCHA_PARENT_PROTOCOL = env_str("HAOCHA_PARENT_PROTOCOL", "haocha")
+HAOCHA_PARENT_SIGNING = env_str("HAOCHA_PARENT_SIGNING", "hmac-sha256")
+HAOCHA_PARENT_SM2_PRIVATE_KEY = env_str("HAOCHA_PARENT_SM2_PRIVATE_KEY", "")
+HAOCHA_PARENT_SM2_PUBLIC_KEY = env_str("HAOCHA_PARENT_SM2_PUBLIC_KEY", "")
+HAOCHA_PARENT_SM4_KEY = env_str("HAOCHA_PARENT_SM4_KEY", "")
+HAOCHA_PARENT_SM4_MODE = env_str("HAOCHA_PARENT_SM4_MODE", "cbc")
+HAOCHA_PROVINCE_PROJECT_PREFIX = env_str("HAOCHA_PROVINCE_PROJECT_PREFIX", "")
 HAOCHA_DOCKING_BATCH = env_int("HAOCHA_DOCKING_BATCH", 500)
 HAOCHA_DOCKING_TIMEOUT = env_int("HAOCHA_DOCKING_TIMEOUT", 30)
 # A child silent this long inside working hours (9:00–17:00 on working days) is alerted.

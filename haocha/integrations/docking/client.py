@@ -21,9 +21,25 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def configured() -> bool:
-    return bool(
-        settings.HAOCHA_PARENT_URL and settings.HAOCHA_PARENT_APP_ID and settings.HAOCHA_PARENT_SECRET
-    )
+    """A parent to upload to: its address, this system's app id, and the key it signs with (the shared
+    secret, or the SM2 private key under sm2-sm3)."""
+    if not (settings.HAOCHA_PARENT_URL and settings.HAOCHA_PARENT_APP_ID):
+        return False
+    if settings.HAOCHA_PARENT_SIGNING == "sm2-sm3":
+        return bool(settings.HAOCHA_PARENT_SM2_PRIVATE_KEY)
+    return bool(settings.HAOCHA_PARENT_SECRET)
+
+
+def parent_client(haocha_client=None):
+    """The client of the parent's protocol (HAOCHA_PARENT_PROTOCOL): `haocha`, another haocha's
+    /api/docking/upload (`haocha_client`, default ParentClient: upload.py passes the name it holds, which
+    tests replace), or `provincial`, a provincial platform's addEvaluateService / addEvaluate
+    (haocha/integrations/province). Both answer `upload(records)` with a result per record."""
+    if settings.HAOCHA_PARENT_PROTOCOL == "provincial":
+        from haocha.integrations.province.client import ProvinceClient
+
+        return ProvinceClient()
+    return (haocha_client or ParentClient)()
 
 
 class ParentClient:

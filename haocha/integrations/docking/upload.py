@@ -23,7 +23,7 @@ from haocha.evaluations.importfiles import chunks
 from haocha.evaluations.models import Rating, RatingFlag
 from haocha.evaluations.policy import policy_for_region
 from haocha.integrations.docking import national
-from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured
+from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured, parent_client
 from haocha.integrations.docking.dispatch import UPPER_CLIENT
 from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
 from haocha.workorders.machine import step_label
@@ -249,7 +249,7 @@ def deliver(payload: dict, client: ParentClient | None = None) -> None:
         return
     sent = [r for r in rows if r not in gone]
     try:
-        results = (client or ParentClient()).upload(records)
+        results = (client or parent_client(ParentClient)).upload(records)
     except ParentUnavailable as exc:
         for row in sent:
             Upload.objects.filter(pk=row.pk, status=S.SENT).update(
