@@ -164,7 +164,7 @@ def test_county_city_province(tmp_path):
                 count(province_db, "select count(*) from evaluations_rating where source_id is not null")
                 == 3500
             ),
-            300,
+            600,
             "3500 at the province",
         )
         assert count(province_db, "select count(*) from catalogue_case where case_no like 'YL%'") == 3500

@@ -98,7 +98,7 @@ def child_figures(child: ChildSystem, now: datetime | None = None) -> dict:
     client = child.client_id
     hour_ago, day_ago, month_ago = now - timedelta(hours=1), now - timedelta(days=1), now - timedelta(days=30)
     lags = [
-        (received - happened).total_seconds()
+        max(0.0, (received - happened).total_seconds())  # a child's clock running ahead is no negative lag
         for received, happened in ReceivedRecord.objects.filter(
             child=child, kind=RecordKind.RATING, received_at__gte=hour_ago, happened_at__isnull=False
         ).values_list("received_at", "happened_at")
