@@ -24,6 +24,7 @@ class Command(BaseCommand):
                 "import",
                 "sla",
                 "analytics",
+                "docking",
                 "all",
                 "_prepare",
                 "_measure",
@@ -31,6 +32,10 @@ class Command(BaseCommand):
                 "_sla",
                 "_analytics_load",
                 "_analytics_measure",
+                "_docking_seed_child",
+                "_docking_seed_parent",
+                "_docking_trickle",
+                "_docking_counts",
             ],
             help="intake、import 或 all（以下划线开头的是压测内部步骤）",
         )
@@ -64,6 +69,18 @@ class Command(BaseCommand):
         parser.add_argument("--cases-import", type=int, default=20000, help="import：另外导入的办件条数")
         parser.add_argument("--batch", type=int, default=5000, help="import：每批条数")
         parser.add_argument("--repeats", type=int, default=40, help="analytics：每种请求的次数（默认 40）")
+        parser.add_argument(
+            "--backlog", type=int, default=100_000, help="docking：下级积压的评价数（另有同数办件）"
+        )
+        parser.add_argument("--docking-batch", type=int, default=1000, help="docking：每批上报条数")
+        parser.add_argument("--lag-rate", type=float, default=50.0, help="docking：稳态时下级每秒新增评价数")
+        parser.add_argument("--lag-seconds", type=float, default=30.0, help="docking：稳态测量秒数")
+        parser.add_argument("--outage-seconds", type=float, default=30.0, help="docking：上级停机秒数")
+        parser.add_argument("--register", action="store_true", help=argparse_hidden())
+        parser.add_argument("--rate", type=float, default=50.0, help=argparse_hidden())
+        parser.add_argument("--seconds", type=float, default=30.0, help=argparse_hidden())
+        parser.add_argument("--start", type=int, default=0, help=argparse_hidden())
+        parser.add_argument("--since", help=argparse_hidden())
         parser.add_argument("--url", help=argparse_hidden())
         parser.add_argument("--acks", help=argparse_hidden())
         parser.add_argument("--raw-start", type=int, default=0, help=argparse_hidden())
@@ -105,6 +122,12 @@ class Command(BaseCommand):
                 if not opts["json"]:
                     self.stderr.write(f"正在装载 {opts['ratings']:,} 条评价并压测统计请求 …")
                 result.update(runner.analytics_bench(opts))
+            if action == "docking":
+                if not opts["json"]:
+                    self.stderr.write(f"正在压测上下级对接（积压 {opts['backlog']:,} 条评价）…")
+                from haocha.bench.docking import docking_bench
+
+                result.update(docking_bench(opts))
             if action in ("sla", "all"):
                 if not opts["json"]:
                     self.stderr.write("正在进行工作日期限与逾期扫描压测 …")
@@ -138,6 +161,17 @@ class Command(BaseCommand):
             out = {"requests": measure(opts["url"], units["key"], units, end, opts["repeats"])}
             worst = max(r["p95_ms"] for r in out["requests"].values())
             out.update(worst_p95_ms=worst, all_agree=all(r["agrees"] for r in out["requests"].values()))
+        elif action.startswith("_docking"):
+            from haocha.bench import docking
+
+            if action == "_docking_seed_child":
+                out = docking.seed_child(opts["backlog"], Path(opts["dir"]))
+            elif action == "_docking_seed_parent":
+                out = docking.seed_parent(opts["register"])
+            elif action == "_docking_trickle":
+                out = docking.trickle(opts["rate"], opts["seconds"], opts["start"])
+            else:
+                out = docking.parent_counts(opts["since"])
         elif action == "_prepare":
             out = stages.prepare(opts["cases"], opts["raw_rows"])
         elif action == "_measure":
