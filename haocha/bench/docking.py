@@ -229,7 +229,9 @@ def docking_bench(opts: dict) -> dict:
         # the parent's own bulk import of the same records (the baseline, same machine, same run)
         began = time.monotonic()
         runner.run_step(["import", str(workdir / "cases.jsonl"), "--kind", "cases"], import_db, timeout=3600)
-        runner.run_step(["import", str(workdir / "ratings.jsonl"), "--kind", "ratings"], import_db, timeout=3600)
+        runner.run_step(
+            ["import", str(workdir / "ratings.jsonl"), "--kind", "ratings"], import_db, timeout=3600
+        )
         import_s = time.monotonic() - began
 
         server = runner.Server(
