@@ -129,3 +129,40 @@ def test_import_bench_smoke():
     imported, copied = by_scope["import"], by_scope["bench-copy"]
     assert copied[0] > imported[1] and copied[2] > imported[3]
     assert imported[4] == copied[4] == 3000 - result["import_follow_ups"]
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+    except Exception:
+        return False
+    return True
+
+
+def test_docking_bench_smoke():
+    """A small backlog through the real upload path to a parent on PostgreSQL, then steady intake and an
+    outage: the figures the issue names, nothing lost, nothing doubled."""
+    if not _postgres_reachable():
+        if os.environ.get("HAOCHA_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required for the docking bench")
+        pytest.skip("PostgreSQL 不可用")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    cmd = [sys.executable, "-m", "haocha.cli", "bench", "docking", "--json", "--backlog", "1500"]
+    cmd += ["--lag-seconds", "4", "--outage-seconds", "4", "--lag-rate", "20"]
+    cmd += ["--database-url", "postgres://postgres@127.0.0.1:5432/haocha_bench_docking_smoke"]
+    proc = subprocess.run(
+        cmd, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    expected = {"upload_records_per_s", "backlog_records", "lag_p95_s", "lost", "duplicated", "outage_s"}
+    expected |= {"catch_up_s", "parent_import_per_s", "ratio", "parent_database"}
+    assert expected <= set(result)
+    assert result["backlog_records"] == 3000 and result["parent_database"] == "postgresql"
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    assert result["ratio"] == pytest.approx(
+        result["upload_records_per_s"] / result["parent_import_per_s"], rel=0.01
+    )
+    assert result["lag_samples"] > 0 and result["lag_p95_s"] >= 0

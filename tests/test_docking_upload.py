@@ -22,6 +22,7 @@ class Parent:
 
     def __init__(self):
         self.batches: list[list[dict]] = []
+        self.counts: list[dict | None] = []
         self.down = False
         self.answer = lambda record: {"status": "accepted", "code": "", "message": ""}
 
@@ -32,6 +33,7 @@ class Parent:
         if self.down:
             raise ParentUnavailable("无法连接上级系统：Connection refused")
         self.batches.append(records)
+        self.counts.append(counts)
         return [self.answer(r) for r in records]
 
 
@@ -214,3 +216,14 @@ def test_a_work_orders_handling_data_goes_up_after_its_rating_and_again_when_it_
     [again] = parent.batches[1:]
     assert [r["type"] for r in again] == ["order"] and again[0]["version"] > batch[2]["version"]
     assert again[0]["data"]["status"] == "pending_verify" and len(again[0]["data"]["steps"]) == 2
+
+
+def test_the_daily_counts_go_up_with_a_batch_every_ten_minutes(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    rate(finished_case(cast, "CS-0002", seq=2))
+    round_trip()
+    day = timezone.localdate(Rating.objects.first().rated_at).isoformat()
+    assert parent.counts[0] == {"rating": {day: 2}}
+    rate(finished_case(cast, "CS-0003", seq=3))
+    round_trip()
+    assert parent.counts[1] is None  # not again within ten minutes

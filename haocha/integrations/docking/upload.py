@@ -14,7 +14,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.core import clock
@@ -228,6 +230,30 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
     return records, gone
 
 
+COUNTS_EVERY = timedelta(minutes=10)
+COUNT_DAYS = 7
+
+
+def daily_counts(now=None) -> dict | None:
+    """The daily count exchange, at most every COUNTS_EVERY: the ratings this system holds for each of the
+    last COUNT_DAYS days (by rating day, those it uploads), for the parent to reconcile with what arrived."""
+    now = now or clock.now()
+    cursor = _cursor("counts")
+    if cursor.at and now - cursor.at < COUNTS_EVERY:
+        return None
+    start = timezone.localdate(now) - timedelta(days=COUNT_DAYS - 1)
+    rows = (
+        Rating.objects.filter(case__isnull=False, rated_at__date__gte=start)
+        .exclude(source__name=UPPER_CLIENT)
+        .annotate(day=TruncDate("rated_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    UploadCursor.objects.filter(pk=cursor.pk).update(at=now)
+    return {RecordKind.RATING: {day.isoformat(): n for day, n in rows}}
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(1800, 5 * 2 ** max(0, attempts - 1)))
 
@@ -249,7 +275,7 @@ def deliver(payload: dict, client: ParentClient | None = None) -> None:
         return
     sent = [r for r in rows if r not in gone]
     try:
-        results = (client or parent_client(ParentClient)).upload(records)
+        results = (client or parent_client(ParentClient)).upload(records, counts=daily_counts())
     except ParentUnavailable as exc:
         for row in sent:
             Upload.objects.filter(pk=row.pk, status=S.SENT).update(
