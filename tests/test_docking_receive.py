@@ -270,3 +270,22 @@ def test_an_order_before_its_rating_is_refused_for_now_and_bad_fields_are_refuse
     assert statuses(post(client, child, [order(cycle="x")])) == [("rejected", "invalid_number")]
     assert statuses(post(client, child, [order(steps="x")])) == [("rejected", "invalid_steps")]
     assert statuses(post(client, child, [order(receivedAt="yesterday")])) == [("rejected", "invalid_time")]
+
+
+def test_a_childs_default_rating_arrives_as_a_default_once(client, cast, child):
+    post(client, child, [service(cast)])
+    default = rating(pf="default", satisfaction=3, writingEvaluation="", isDefault=1)
+    assert statuses(post(client, child, [default])) == [("accepted", "")]
+    stored = Rating.objects.get()
+    assert stored.is_default and stored.channel == "default" and stored.level == "basically_satisfied"
+    ReceivedRecord.objects.filter(kind="rating").delete()  # its answer lost: sent again
+    assert statuses(post(client, child, [default])) == [("accepted", "")]
+    assert Rating.objects.count() == 1
+    # a default is never a 差评, and only a default may use the default channel
+    post(client, child, [service(cast, "YL2026120002")])
+    bad_default = rating(
+        "YL2026120002", "r-2", pf="default", satisfaction=1, writingEvaluation="差", isDefault=1
+    )
+    assert statuses(post(client, child, [bad_default]))[0][0] == "rejected"
+    posing = rating("YL2026120002", "r-3", pf="default", satisfaction=4)
+    assert statuses(post(client, child, [posing])) == [("rejected", "channel_not_allowed")]

@@ -151,7 +151,7 @@ _RULE_MIDDLE = operator.itemgetter(
 class _Parsed:
     """One rating record as the rule book reads it (rules.RatingInput), with where it came from."""
 
-    __slots__ = ("channel_text", "data", "kind", "line", "record")
+    __slots__ = ("channel_text", "data", "is_default", "kind", "line", "record")
 
 
 # The text fields of a rating record, read in one pass (each as _text would give it).
@@ -219,6 +219,7 @@ def _parse_rating(line: int, rec: dict) -> _Parsed:
     if not channel_text:
         rules.refuse("unknown_channel", channel="（未提供 pf）")
     p.channel_text = channel_text
+    p.is_default = str(rec.get("isDefault") or "").strip() == "1"
     level = rules.level_of(satisfaction=satisfaction, level=word)
     detail = rec.get("evalDetail")
     if isinstance(detail, list):
@@ -292,12 +293,30 @@ class _Prepared:
         return len(self.rows_first) + len(self.rows_follow)
 
 
+def _uploaded_default(ctx: rules.Context, data: rules.RatingInput):
+    """A lower-level system's 系统默认评价 (docking): checked by the default rule, once per case."""
+    prior = ctx.first
+    if prior is not None:
+        if prior.channel == Channel.DEFAULT and prior.level == data.level and prior.rated_at == data.rated_at:
+            return rules.Replay(prior)
+        rules.refuse("already_rated")
+    return rules.default_rating(ctx, data.level, data.rated_at)
+
+
 class RatingImporter:
     """Checks ratings with the rule book (the same rules as the intake, times being the legacy system's) and
     writes them in batches: one transaction per batch, COPY on PostgreSQL, multi-row INSERT on SQLite."""
 
-    def __init__(self, *, client: ApiClient | None = None, using: str = "default", work_orders: bool = False):
+    def __init__(
+        self,
+        *,
+        client: ApiClient | None = None,
+        using: str = "default",
+        work_orders: bool = False,
+        defaults: bool = False,
+    ):
         self.client = client
+        self.defaults = defaults  # a child system's 系统默认评价 (docking) are taken as defaults
         self.using = using
         self.work_orders = work_orders
         self.actor = Actor(
@@ -617,7 +636,10 @@ class RatingImporter:
                 else:
                     ctx.first = ctx.follow_up = None
                 ctx.keyed = keyed.get(data.idempotency_key) if data.idempotency_key else None
-                outcome = (first_rating if p.kind == rules.FIRST else follow_up)(ctx, data)
+                if p.is_default and self.defaults and p.kind == rules.FIRST:
+                    outcome = _uploaded_default(ctx, data)
+                else:
+                    outcome = (first_rating if p.kind == rules.FIRST else follow_up)(ctx, data)
             except rules.RuleError as exc:
                 rejects.append((p.line, exc.code, exc.message, p.record))
                 continue
@@ -641,7 +663,7 @@ class RatingImporter:
                 None,
                 scope,
                 data.idempotency_key,
-                False,
+                outcome.get("is_default", False),
                 True,
                 "",
                 False,

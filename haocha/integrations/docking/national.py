@@ -179,6 +179,7 @@ def import_record(data: dict, key: str) -> dict:
         "assessTime": text(data, "assessTime"),
         "regionCode": region_code_of(text(data, "areaCode")),
         "indicators": data.get("indicators") or {},
+        "isDefault": text(data, "isDefault"),
         "submissionId": key,
     }
 

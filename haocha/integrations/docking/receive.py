@@ -214,7 +214,7 @@ def _ratings(child, records, indexes, results, accepted, now) -> None:
         where[line] = i
     if not batch:
         return
-    importer = RatingImporter(client=child.client)
+    importer = RatingImporter(client=child.client, defaults=True)
     rejects = importer.run_batch(batch, ImportSummary("ratings"))
     refused = {line: (code, message) for line, code, message, *_ in rejects}
     keys = {national.text(records[i]["data"], "projectNo"): i for i in where.values()}
