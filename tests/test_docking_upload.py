@@ -227,3 +227,28 @@ def test_the_daily_counts_go_up_with_a_batch_every_ten_minutes(cast, parent):
     rate(finished_case(cast, "CS-0003", seq=3))
     round_trip()
     assert parent.counts[1] is None  # not again within ten minutes
+
+
+def test_many_cases_written_in_the_same_instant_are_all_collected(cast, parent, monkeypatch):
+    from haocha.catalogue.models import Case
+
+    monkeypatch.setattr(upload, "COLLECT_LIMIT", 3)
+    for n in range(7):
+        finished_case(cast, f"CS-{n:04d}", seq=n + 1)
+    Case.objects.update(updated_at=timezone.now() - timedelta(hours=1))  # one bulk import's instant
+    for _ in range(3):
+        upload.collect()
+    assert Upload.objects.filter(kind=RecordKind.SERVICE).count() == 7
+    assert upload.collect() == 0  # and the cursor is past them: nothing is looked at again
+
+
+def test_a_late_commit_within_the_overlap_is_still_found(cast, parent):
+    from haocha.catalogue.models import Case
+
+    finished_case(cast, "CS-0001")
+    upload.collect()
+    late = finished_case(cast, "CS-0002", seq=2)
+    # written "before" the rows the collector has seen, committed after it looked
+    Case.objects.filter(pk=late.pk).update(updated_at=timezone.now() - timedelta(seconds=20))
+    upload.collect()
+    assert Upload.objects.filter(kind=RecordKind.SERVICE, record_id="CS-0002").exists()

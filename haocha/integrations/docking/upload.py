@@ -33,7 +33,7 @@ from haocha.workorders.models import WorkOrder
 
 S = Upload.Status
 TOPIC = "docking.upload"
-OVERLAP = timedelta(seconds=10)  # rescanned: rows whose transaction committed after a later one
+OVERLAP = timedelta(seconds=30)  # a transaction may commit this long after the time it wrote
 ID_OVERLAP = 2000
 COLLECT_LIMIT = 20000
 # Refusals that mean "not yet" (its service record or rating is on its way): sent again, not rejected.
@@ -65,23 +65,40 @@ def _add(rows: list[Upload]) -> int:
     return len(new)
 
 
+def _changed(queryset, name: str, *fields) -> list[tuple]:
+    """(pk, updated_at, *fields) of rows changed since the cursor, in (updated_at, pk) order, at most
+    COLLECT_LIMIT. The cursor follows the last row seen but never passes now − OVERLAP: a row whose
+    transaction commits late (up to OVERLAP after its time) is still found; the last OVERLAP of activity is
+    looked at again each round (what is already queued is skipped by _add)."""
+    cursor = _cursor(name)
+    if cursor.at:
+        queryset = queryset.filter(
+            Q(updated_at__gt=cursor.at) | Q(updated_at=cursor.at, pk__gt=cursor.position)
+        )
+    found = list(
+        queryset.order_by("updated_at", "pk").values_list("pk", "updated_at", *fields)[:COLLECT_LIMIT]
+    )
+    if found:
+        at, pk = found[-1][1], found[-1][0]
+        safe = clock.now() - OVERLAP
+        if at > safe:
+            at, pk = safe, 0
+        if cursor.at is None or (at, pk) > (cursor.at, cursor.position):
+            UploadCursor.objects.filter(pk=cursor.pk).update(at=at, position=pk)
+    return found
+
+
 def collect() -> int:
     """Queue what changed since the last look; returns how many new Upload rows."""
     added = 0
-    cursor = _cursor("cases")
-    since = (cursor.at - OVERLAP) if cursor.at else None
-    cases = Case.objects.order_by("updated_at", "pk")
-    if since:
-        cases = cases.filter(updated_at__gte=since)
-    found = list(cases.values_list("pk", "case_no", "updated_at")[:COLLECT_LIMIT])
+    found = _changed(Case.objects.all(), "cases", "case_no")
     if found:
         rows = [
             Upload(kind=RecordKind.SERVICE, record_id=no, object_id=pk, version=case_version(at))
-            for pk, no, at in found
+            for pk, at, no in found
         ]
         added += _add(rows)
-        _supersede({no for _pk, no, _at in found})
-        UploadCursor.objects.filter(pk=cursor.pk).update(at=found[-1][2])
+        _supersede({no for _pk, _at, no in found})
 
     cursor = _cursor("ratings")
     ratings = (
@@ -113,21 +130,17 @@ def collect() -> int:
         )
         UploadCursor.objects.filter(pk=cursor.pk).update(position=max(cursor.position, found[-1][0]))
 
-    cursor = _cursor("orders")
-    since = (cursor.at - OVERLAP) if cursor.at else None
     # with the orders a child of this system handles (their state as it reports), for the levels above
-    orders = WorkOrder.objects.filter(rating__case__isnull=False).order_by("updated_at", "pk")
-    if since:
-        orders = orders.filter(updated_at__gte=since)
-    found = list(orders.values_list("pk", "rating__public_id", "version", "updated_at")[:COLLECT_LIMIT])
+    found = _changed(
+        WorkOrder.objects.filter(rating__case__isnull=False), "orders", "rating__public_id", "version"
+    )
     if found:
         rows = [
             Upload(kind=RecordKind.ORDER, record_id=str(pid), object_id=pk, version=version + 1)
-            for pk, pid, version, _at in found
+            for pk, _at, pid, version in found
         ]
         added += _add(rows)
-        _supersede({str(pid) for _pk, pid, _v, _at in found}, RecordKind.ORDER)
-        UploadCursor.objects.filter(pk=cursor.pk).update(at=found[-1][3])
+        _supersede({str(pid) for _pk, _at, pid, _v in found}, RecordKind.ORDER)
     return added
 
 

@@ -1,5 +1,7 @@
 """`haocha docking child | children | status | upload | requeue | monitor`: docking between levels by hand."""
 
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
@@ -77,13 +79,20 @@ class Command(BaseCommand):
                 "未配置上级系统：须设置 HAOCHA_PARENT_URL、HAOCHA_PARENT_APP_ID、HAOCHA_PARENT_SECRET"
             )
         for _ in range(rounds):
-            upload.run_round()
+            added = upload.collect()
+            upload.release_stuck()
+            upload.send()
             outbox_process(limit=1000)
             pending = OutboxMessage.objects.filter(
                 topic=upload.TOPIC, status=OutboxMessage.Status.PENDING
             ).exists()
-            if not pending and not upload._due(upload.clock.now()).exists():
+            waiting = Upload.objects.filter(
+                status__in=(Upload.Status.QUEUED, Upload.Status.RETRYING)
+            ).exists()
+            if not (added or pending or waiting):
                 break
+            if not added and not pending:
+                time.sleep(1)  # only retries left: not yet due, or their service record not there yet
         self._status()
 
     def _requeue(self, *, kind, ids, **opts):
