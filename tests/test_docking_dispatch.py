@@ -121,3 +121,33 @@ def test_without_a_parent_nothing_can_be_sent_down(client, cast, settings):
     settings.HAOCHA_PARENT_SECRET = ""
     answer = send_down(client, [record()])
     assert answer.status_code == 403 and answer.json()["code"] == "unknown_system"
+
+
+def test_a_child_that_cannot_take_the_bad_rating_gives_it_back_to_12345_here(client, cast, child):
+    from haocha.core.outbox import outbox_process
+
+    post(client, child, [service(cast)])
+    rating, _ = rating_submit(actor=Actor(label="省级移动端", all_access=True), data=bad("YL2026120001"))
+    outbox_process()  # the child has no address: it cannot be sent down
+    outbox_process()  # the message to 12345 here
+    order = WorkOrder.objects.get(rating=rating)
+    assert order.handled_by is None and order.status == "pending_verify"
+    assert order.transitions.filter(action="dispatch", note__contains="转由本级").exists()
+    assert Message.objects.filter(user=cast.operator, title__contains="下发失败").exists()
+
+
+def test_the_default_sweep_here_leaves_a_childs_cases_to_the_child(client, cast, child):
+    from haocha.evaluations.defaults import default_ratings_sweep
+    from haocha.evaluations.models import RatingPolicy
+    from tests.test_docking_receive import when
+
+    RatingPolicy.objects.create(
+        region=cast.city,
+        default_rating_enabled=True,
+        default_rating_days=7,
+        default_rating_level="basically_satisfied",
+    )
+    old = service(cast, "YL-OLD", acceptDate=when(24 * 12), resultDate=when(24 * 10))
+    post(client, child, [old])
+    assert default_ratings_sweep()["created"] == 0
+    assert not Rating.objects.exists()

@@ -139,10 +139,10 @@ def test_a_rating_of_a_case_outside_the_childs_region_is_refused(client, cast, c
 
     finished_case(cast, "CITY-0001")  # the city's own case
     [(status, code)] = statuses(post(client, child, [rating("CITY-0001")]))
-    assert (status, code) == ("rejected", "outside_region")
-    # nor may the child rewrite it
+    assert (status, code) == ("rejected", "case_not_from_child")
+    # nor may the child rewrite it, even with an area code of its own
     [(status, code)] = statuses(post(client, child, [service(cast, "CITY-0001")]))
-    assert status == "rejected"
+    assert (status, code) == ("rejected", "case_owned_elsewhere")
     assert Case.objects.get(case_no="CITY-0001").source != child.client
 
 
@@ -289,3 +289,53 @@ def test_a_childs_default_rating_arrives_as_a_default_once(client, cast, child):
     assert statuses(post(client, child, [bad_default]))[0][0] == "rejected"
     posing = rating("YL2026120002", "r-3", pf="default", satisfaction=4)
     assert statuses(post(client, child, [posing])) == [("rejected", "channel_not_allowed")]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"type": "rating", "id": 5, "version": 1, "data": {}},
+        {"type": 7, "id": "x", "version": 1, "data": {}},
+        {"type": "rating", "id": "x", "version": "abc", "data": {}},
+        {"type": "rating", "id": "x", "version": 1.5, "data": {}},
+        {"type": "rating", "id": "x" * 500, "version": True, "data": {}},
+        {"type": "validity", "id": "r-1", "version": 1, "data": {"kind": "invalid", "assessNumber": "x"}},
+        {
+            "type": "order",
+            "id": "r-1",
+            "version": 1,
+            "data": {"status": "closed", "receivedAt": "", "assessNumber": "x"},
+        },
+        {"type": "order", "id": "r-1", "version": 2**40, "data": {}},
+        {"type": "rating", "id": "r-9", "version": 1, "data": {"projectNo": ["a"], "assessNumber": {"x": 1}}},
+    ],
+)
+def test_odd_records_are_refused_one_by_one_never_a_500(client, cast, child, record):
+    answer = post(client, child, [record, service(cast)])
+    assert answer.status_code == 200, answer.content
+    first, second = answer.json()["results"]
+    assert first["status"] == "rejected" and first["code"]
+    assert second["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Hc-Signature": "签名" * 10}, {"X-Hc-Timestamp": "²"}, {"X-Hc-Timestamp": "9" * 40}],
+)
+def test_a_nul_anywhere_in_a_batch_is_a_422(client, cast, child):
+    bad = {"type": "service", "id": "S\x00", "version": 1, "data": {"projectNo": "S\x00"}}
+    answer = post(client, child, [bad, service(cast)])
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_character"
+    assert not Case.objects.exists()
+
+
+def test_odd_signature_headers_are_a_4xx(client, cast, child, headers):
+    answer = post(client, child, [service(cast)], headers=headers)
+    assert answer.status_code in (401, 403) and answer.json()["code"].startswith("signature")
+
+
+def test_odd_daily_counts_are_ignored_not_a_500(client, cast, child):
+    body = orjson.dumps({"records": [service(cast)], "counts": {"rating": {"2026-12-01": 10**19, "x": 1}}})
+    headers = signing.signed_headers(child.app_id, child.raw_secret, "POST", PATH, body)
+    answer = client.generic("POST", PATH, body, content_type="application/json", headers=headers)
+    assert answer.status_code == 200

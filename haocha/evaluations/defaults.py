@@ -66,7 +66,7 @@ def _candidates(policy: RatingPolicy, others: list[RatingPolicy], now: datetime,
         finished_at__lte=due_before,
         finished_at__gte=since,
         region__path__startswith=policy.region.path,
-    )
+    ).exclude(source__child_system__isnull=False)  # a lower-level system's case: its own system applies them
     # Regions below with a policy of their own follow that policy (the nearest up the tree applies).
     inner = Q(pk__in=[])
     for other in others:

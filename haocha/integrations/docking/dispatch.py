@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from haocha.accounts.models import ApiClient
+from haocha.accounts.models import ApiClient, Role
 from haocha.catalogue.models import Case
 from haocha.core import clock
 from haocha.core.errors import DomainError, Forbidden, InvalidInput
-from haocha.core.outbox import PermanentError, handler, outbox_enqueue
+from haocha.core.outbox import handler, outbox_enqueue
 from haocha.evaluations.importer import RatingImporter
 from haocha.evaluations.importfiles import ImportSummary
 from haocha.evaluations.models import Rating
@@ -27,8 +27,17 @@ from haocha.evaluations.policy import policy_for_region
 from haocha.integrations.docking import national, signing
 from haocha.integrations.docking.models import ChildSystem, ParentNonce
 from haocha.workorders.models import Transition, WorkOrder
+from haocha.workorders.notifications import notify
 
 TOPIC = "docking.dispatch"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 PATH = "/api/docking/dispatch"
 UPPER_CLIENT = "上级系统"
 
@@ -57,6 +66,20 @@ def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
     )
 
 
+def _take_back(order: WorkOrder, child: ChildSystem, reason: str) -> None:
+    """The child cannot take the 差评: it is handled here after all, from 12345 核实, so none is left unhandled."""
+    WorkOrder.objects.filter(pk=order.pk).update(handled_by=None, remote_number="", updated_at=clock.now())
+    _note(order, "下发失败", f"{child.name} 未能接收（{reason}），转由本级 12345 核实办理")
+    notify(
+        order,
+        key="dispatch-failed",
+        title=f"差评工单 {order.number} 下发失败，转本级核实",
+        body=reason,
+        org_ids=[order.department_id],
+        roles=(Role.OPERATOR_12345,),
+    )
+
+
 def _note(order: WorkOrder, label: str, note: str) -> None:
     Transition.objects.create(
         order=order,
@@ -75,8 +98,11 @@ def deliver_dispatch(payload: dict) -> None:
     rating = Rating.objects.select_related("case", "region", "staff").get(pk=payload["rating"])
     child = ChildSystem.objects.get(pk=payload["child"])
     order = WorkOrder.objects.get(rating=rating)
+    if not order.handled_by_id:
+        return  # taken back already
     if not child.base_url:
-        raise PermanentError(f"下级系统 {child.name} 未登记地址（base_url），无法下发")
+        _take_back(order, child, "未登记下级系统地址")
+        return
     table = policy_for_region(rating.region).channel_codes or None
     record = {
         "type": "rating",
@@ -93,23 +119,17 @@ def deliver_dispatch(payload: dict) -> None:
         child.base_url.rstrip("/") + PATH, data=body, headers=headers, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.HAOCHA_DOCKING_TIMEOUT) as response:
+        with _OPENER.open(request, timeout=settings.HAOCHA_DOCKING_TIMEOUT) as response:
             [result] = orjson.loads(response.read())["results"]
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500 and exc.code not in (401, 408, 409, 429):
-            _note(
-                order,
-                "下发被拒",
-                f"下级系统拒绝：HTTP {exc.code} {exc.read()[:200].decode('utf-8', 'replace')}",
-            )
-            raise PermanentError(f"下级系统拒绝下发：HTTP {exc.code}") from exc
+            _take_back(order, child, f"HTTP {exc.code} {exc.read()[:200].decode('utf-8', 'replace')}")
+            return
         raise  # retried with backoff
     if result.get("status") in ("accepted", "duplicate"):
         _note(order, "已下发", f"已下发至 {child.name}，由其按处置规则办理")
     else:
-        _note(
-            order, "下发被拒", f"{child.name} 拒收：{result.get('message', '')}（{result.get('code', '')}）"
-        )
+        _take_back(order, child, f"{result.get('message', '')}（{result.get('code', '')}）")
 
 
 # --- the child side ---------------------------------------------------------------------------------

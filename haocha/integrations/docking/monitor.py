@@ -75,7 +75,7 @@ def record_counts(child: ChildSystem, counts: dict) -> None:
                 parsed = date.fromisoformat(str(day))
             except ValueError:
                 continue
-            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < 2**31:
                 continue
             DailyCount.objects.update_or_create(
                 child=child, day=parsed, kind=kind, defaults={"reported": n, "reported_at": now}

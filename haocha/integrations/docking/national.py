@@ -110,7 +110,7 @@ def rating_record(rating, channel_table: dict | None = None) -> dict:
         "pf": channel_code(rating.channel, channel_table) or rating.channel,
         "satisfaction": to_satisfaction(rating.level),
         "evalDetail": ",".join(rating.reason_codes or []),
-        "writingEvaluation": rating.comment,
+        "writingEvaluation": "" if rating.is_hidden else rating.comment,  # hidden here: not sent up
         "assessTime": _time(rating.rated_at),
         "assessNumber": rating.kind,
         "areaCode": area_code(rating.region.code),
@@ -270,10 +270,18 @@ def order_fields(data: dict, statuses) -> dict:
     for name in ("extension_days", "cycle", "reopen_count"):
         fields[name] = fields[name] or (1 if name == "cycle" else 0)
     solved = data.get("callbackSolved")
-    fields["callback_solved"] = (
-        None if solved in (None, "") else bool(int(solved) if str(solved).isdigit() else 0)
-    )
+    fields["callback_solved"] = None if solved in (None, "") else str(solved).strip() in ("1", "True", "true")
     fields["overdue"] = bool(data.get("overdue"))
     fields["invalid_note"] = fields["invalid_note"][:500]
     fields["callback_comment"] = fields["callback_comment"][:500]
     return fields
+
+
+def assess_number(data: dict) -> int:
+    """assessNumber as 1 (first) or 2 (追评); anything else refused."""
+    value = text(data, "assessNumber") or "1"
+    if value not in ("1", "2"):
+        raise InvalidInput(
+            f"评价次数 assessNumber“{value[:10]}”无效（1 首次评价，2 追评）", code="invalid_assess_number"
+        )
+    return int(value)

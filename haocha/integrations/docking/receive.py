@@ -66,10 +66,13 @@ def child_for_request(request: HttpRequest) -> ChildSystem:
 
 
 def _result(rec: dict, status: str, code: str = "", message: str = "") -> dict:
+    """One record's answer; what the record gave is echoed only when it has the right type."""
+    kind, rid, version = rec.get("type"), rec.get("id"), rec.get("version")
+    good_version = isinstance(version, int) and not isinstance(version, bool) and abs(version) < 2**62
     return {
-        "type": rec.get("type"),
-        "id": rec.get("id"),
-        "version": rec.get("version"),
+        "type": kind if isinstance(kind, str) and len(kind) <= 20 else None,
+        "id": rid if isinstance(rid, str) and len(rid) <= 64 else None,
+        "version": version if good_version else None,
         "status": status,
         "code": code,
         "message": message,
@@ -144,7 +147,7 @@ def _in_subtree(child: ChildSystem, region_code: str) -> bool:
 
 
 def _services(child, actor: Actor, records, indexes, results, accepted, now) -> None:
-    inputs, where = [], []
+    inputs, where, owners = [], [], {}
     for i in indexes:
         rec = records[i]
         try:
@@ -160,8 +163,25 @@ def _services(child, actor: Actor, records, indexes, results, accepted, now) -> 
                 rec, REJECTED, "outside_region", f"区划 {data.region_code} 不在本下级系统的覆盖范围内"
             )
             continue
+        owners[data.case_no] = i
         inputs.append(data)
         where.append(i)
+    foreign = set(
+        Case.objects.filter(case_no__in=list(owners))
+        .exclude(source=child.client)
+        .values_list("case_no", flat=True)
+    )
+    if foreign:  # the parent's own cases, or another system's: a child never rewrites them
+        for no in foreign:
+            i = owners[no]
+            results[i] = _result(
+                records[i],
+                REJECTED,
+                "case_owned_elsewhere",
+                f"办件 {no} 已由其他系统登记，不能由下级系统改写",
+            )
+        kept = [(i, data) for i, data in zip(where, inputs, strict=True) if data.case_no not in foreign]
+        where, inputs = [i for i, _ in kept], [data for _, data in kept]
     if not inputs:
         return
     for i, outcome in zip(where, cases_upsert(actor=actor, records=inputs, invite=False), strict=True):
@@ -186,8 +206,8 @@ def _received(child, rec, object_id, happened_at, now) -> ReceivedRecord:
 
 
 def _cases_of_child(child, case_nos) -> dict[str, tuple[int, str]]:
-    rows = Case.objects.filter(case_no__in=list(case_nos)).values_list("case_no", "pk", "region__path")
-    return {no: (pk, path) for no, pk, path in rows}
+    rows = Case.objects.filter(case_no__in=list(case_nos)).values_list("case_no", "pk", "source_id")
+    return {no: (pk, None, source) for no, pk, source in rows}
 
 
 def _ratings(child, records, indexes, results, accepted, now) -> None:
@@ -204,9 +224,9 @@ def _ratings(child, records, indexes, results, accepted, now) -> None:
                 rec, REJECTED, "service_record_missing", f"没有对应的服务数据：办件 {case_no} 尚未上报"
             )
             continue
-        if not case[1].startswith(child.region.path):
+        if case[2] != child.client_id:
             results[i] = _result(
-                rec, REJECTED, "outside_region", f"办件 {case_no} 不在本下级系统的覆盖范围内"
+                rec, REJECTED, "case_not_from_child", f"办件 {case_no} 不是本下级系统上报的办件"
             )
             continue
         line = len(batch) + 1
@@ -230,7 +250,7 @@ def _ratings(child, records, indexes, results, accepted, now) -> None:
             results[i] = _result(rec, REJECTED, *refused[line])
             continue
         data = rec["data"]
-        kind = int(national.text(data, "assessNumber") or 1)
+        kind = national.assess_number(data)
         pk, rated_at = stored.get((national.text(data, "projectNo"), kind), (None, None))
         results[i] = _result(rec, ACCEPTED)
         accepted.append(_received(child, rec, pk, rated_at, now))
@@ -244,17 +264,30 @@ def _validity(child, records, indexes, results, accepted, now) -> None:
         if kind not in VALIDITY_KINDS:
             results[i] = _result(rec, REJECTED, "invalid_validity_kind", "kind 应为 invalid 或 restore")
             continue
+        try:
+            number = national.assess_number(data)
+        except DomainError as exc:
+            results[i] = _result(rec, REJECTED, exc.code, exc.message)
+            continue
+        # the child's own rating, or one sent down to it (its case is the child's either way)
         rating = (
             Rating.objects.filter(
-                case__case_no=national.text(data, "projectNo"),
-                kind=int(national.text(data, "assessNumber") or 1),
-                source=child.client,
+                case__case_no=national.text(data, "projectNo"), kind=number, case__source=child.client
             )
             .select_related("case")
             .first()
         )
         if rating is None:
             results[i] = _result(rec, REJECTED, "rating_missing", "对应的评价尚未上报")
+            continue
+        if kind == RatingFlag.Kind.RESTORE and _invalidated_here(rating, child):
+            results[i] = _result(
+                rec, REJECTED, "invalidated_here", "该评价由本级认定无效，下级系统不能恢复其有效性"
+            )
+            continue
+        if rating.is_valid == (kind == RatingFlag.Kind.RESTORE):  # already as the child says: applied before
+            results[i] = _result(rec, ACCEPTED)
+            accepted.append(_received(child, rec, rating.pk, now, now))
             continue
         try:
             rating_flag(
@@ -273,8 +306,12 @@ def _orders(child, records, indexes, results, accepted, now) -> None:
     statuses = frozenset(Status.values)
     for i in indexes:
         rec, data = records[i], records[i]["data"]
+        if rec["version"] >= 2**31:
+            results[i] = _result(rec, REJECTED, "invalid_record", "处置数据的 version 应小于 2147483648")
+            continue
         try:
             fields = national.order_fields(data, statuses)
+            number = national.assess_number(data)
         except DomainError as exc:
             results[i] = _result(rec, REJECTED, exc.code, exc.message)
             continue
@@ -285,9 +322,7 @@ def _orders(child, records, indexes, results, accepted, now) -> None:
         # the child's own 差评 uploaded, or one made here (or above) about the child's case and sent down
         rating = (
             Rating.objects.filter(
-                case__case_no=national.text(data, "projectNo"),
-                kind=int(national.text(data, "assessNumber") or 1),
-                case__source=child.client,
+                case__case_no=national.text(data, "projectNo"), kind=number, case__source=child.client
             )
             .select_related("case")
             .first()
@@ -295,7 +330,12 @@ def _orders(child, records, indexes, results, accepted, now) -> None:
         if rating is None:
             results[i] = _result(rec, REJECTED, "rating_missing", "对应的差评尚未上报")
             continue
-        department = Organisation.objects.filter(credit_code=national.text(data, "deptCode")).first()
+        code = national.text(data, "deptCode")
+        department = (  # only a department of the child's own region; else the rated one
+            Organisation.objects.filter(credit_code=code, region__path__startswith=child.region.path).first()
+            if code
+            else None
+        ) or rating.department
         try:
             order = _mirror(child, rating, department, fields, rec, steps, now)
         except DomainError as exc:
@@ -347,11 +387,19 @@ def _mirror(child, rating, department, fields, rec, steps, now) -> WorkOrder:
     return order
 
 
+def _invalidated_here(rating, child) -> bool:
+    """The rating's latest invalidation was made at this level (not by the child): the child cannot undo it."""
+    last = rating.flags.filter(kind=RatingFlag.Kind.INVALID).order_by("-pk").first()
+    return last is not None and last.actor_label != f"下级系统:{child.name}"
+
+
 def _remember(child, records, results, accepted, now) -> None:
     with transaction.atomic():
         ReceivedRecord.objects.bulk_create(accepted, ignore_conflicts=True)
         if accepted:
-            RejectedRecord.objects.filter(child=child, record_id__in={r.record_id for r in accepted}).delete()
+            for kind in {r.kind for r in accepted}:
+                ids = {r.record_id for r in accepted if r.kind == kind}
+                RejectedRecord.objects.filter(child=child, kind=kind, record_id__in=ids).delete()
         refused = [
             RejectedRecord(
                 child=child,

@@ -58,7 +58,12 @@ class Scheme:
 
 
 def _hmac_check(sign: Callable[[str, bytes], str]) -> Callable[[str, bytes, str], bool]:
-    return lambda key, message, given: hmac.compare_digest(sign(key, message), given.lower())
+    def check(key: str, message: bytes, given: str) -> bool:
+        if not given.isascii():  # compare_digest refuses non-ASCII text (TypeError): no such signature
+            return False
+        return hmac.compare_digest(sign(key, message), given.lower())
+
+    return check
 
 
 def _hmac_sha256(key: str, message: bytes) -> str:
@@ -104,7 +109,7 @@ def signed_headers(app_id: str, secret: str, method: str, path: str, body: bytes
 
 
 def fresh(timestamp: str, now: float | None = None) -> bool:
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
     return abs((now or time.time()) - int(timestamp)) <= MAX_SKEW_SECONDS
 
