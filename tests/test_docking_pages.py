@@ -111,3 +111,14 @@ def test_daily_counts_that_disagree_raise_an_alert(client, cast, child):
     monitor.check_alerts()
     alert = Alert.objects.get(kind="counts")
     assert "申报评价 5 条" in alert.detail
+
+
+def test_only_this_levels_supervisors_see_and_requeue_its_own_uploads(client, cast):
+    Upload.objects.create(kind="service", record_id="CS-1", object_id=1, status=Upload.Status.REJECTED)
+    c = login(client, cast.outsider)  # a 岳麓区 supervisor at the city's system
+    page = c.get("/docking/")
+    assert page.status_code == 200 and 'id="upstream"' not in page.content.decode()
+    assert c.post("/docking/requeue/", {"all": "1"}).status_code == 403
+    assert Upload.objects.get().status == Upload.Status.REJECTED
+    c = login(client, cast.supervisor)  # the city's
+    assert 'id="upstream"' in c.get("/docking/").content.decode()

@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from haocha.accounts.menu import check_page, page_view
+from haocha.accounts.models import Role, RoleAssignment
+from haocha.core.errors import Forbidden
 from haocha.integrations.docking import monitor, upload
 from haocha.integrations.docking.client import configured
 from haocha.integrations.docking.models import RecordKind, Upload
@@ -39,6 +41,16 @@ def _upload_state() -> dict:
     }
 
 
+def manages_upload(request, actor) -> bool:
+    """This system's own uploads (every record it owes its parent) are for its administrators and the
+    supervisors of its whole region (HAOCHA_REGION_CODE), not for one department's or district's."""
+    if actor.all_access:
+        return True
+    return RoleAssignment.objects.filter(
+        user=request.user, role=Role.SUPERVISOR, region__code=settings.HAOCHA_REGION_CODE
+    ).exists()
+
+
 @page_view("docking")
 def index(request):
     actor = check_page(request, "docking")
@@ -48,7 +60,7 @@ def index(request):
         "docking/index.html",
         {
             "region_code": settings.HAOCHA_REGION_CODE,
-            "up": _upload_state(),
+            "up": _upload_state() if manages_upload(request, actor) else None,
             "children": children,
             "chart": orjson.dumps(
                 {
@@ -83,6 +95,8 @@ def child_detail(request, pk: int):
 @require_POST
 @page_view("docking")
 def requeue(request):
+    if not manages_upload(request, check_page(request, "docking")):
+        raise Forbidden("只有系统管理员或本级监管人员可以重新上报", code="forbidden")
     ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
     if request.POST.get("all") == "1":
         n = upload.requeue()
