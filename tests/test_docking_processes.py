@@ -22,7 +22,7 @@ from tests.conftest import url_of_test_database
 from tests.factories import build_cast
 from tests.servers import ARTIFACTS, ProductionServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parent.parent
 HAOCHA = str(Path(sys.executable).parent / "haocha")
 
@@ -131,7 +131,7 @@ def test_county_city_province(tmp_path):
         county_worker.kill()
         county_worker.start()
         wait_for(
-            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3000, 300, "3000"
+            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3000, 600, "3000"
         )
 
         # the city stops while the county keeps rating
@@ -144,7 +144,7 @@ def test_county_city_province(tmp_path):
         )
         city.start()
         wait_for(
-            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3500, 300, "3500"
+            lambda: Rating.objects.filter(source=cast_child_client(county_child)).count() == 3500, 600, "3500"
         )
 
         # nothing lost, nothing doubled at the city
