@@ -140,14 +140,16 @@ def _mark_seen(i, records, seen, results) -> bool:
     return False
 
 
-def _in_subtree(child: ChildSystem, region_code: str) -> bool:
-
-    region = Region.objects.filter(code=region_code).only("path").first()
-    return region is not None and region.path.startswith(child.region.path)
+def _in_subtree(child: ChildSystem, region_code: str, known: dict) -> bool:
+    """The region lies in the child's subtree (`known`: the answers so far in this batch, by code)."""
+    if region_code not in known:
+        region = Region.objects.filter(code=region_code).only("path").first()
+        known[region_code] = region is not None and region.path.startswith(child.region.path)
+    return known[region_code]
 
 
 def _services(child, actor: Actor, records, indexes, results, accepted, now) -> None:
-    inputs, where, owners = [], [], {}
+    inputs, where, owners, regions = [], [], {}, {}
     for i in indexes:
         rec = records[i]
         try:
@@ -158,7 +160,7 @@ def _services(child, actor: Actor, records, indexes, results, accepted, now) -> 
         if data.case_no != rec["id"]:
             results[i] = _result(rec, REJECTED, "id_mismatch", "记录 id 应为办件编号 projectNo")
             continue
-        if not _in_subtree(child, data.region_code):
+        if not _in_subtree(child, data.region_code, regions):
             results[i] = _result(
                 rec, REJECTED, "outside_region", f"区划 {data.region_code} 不在本下级系统的覆盖范围内"
             )
