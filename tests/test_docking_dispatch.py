@@ -37,7 +37,7 @@ def test_a_bad_rating_here_about_a_childs_case_is_kept_read_only_and_sent_down(c
     order = WorkOrder.objects.get(rating=rating)
     assert order.handled_by == child.client and order.status == "pending_verify"
     message = OutboxMessage.objects.get(topic=dispatch.TOPIC)
-    assert message.payload == {"rating": rating.pk, "child": child.pk}
+    assert message.payload == {"rating": rating.pk, "child": child.pk, "order": order.pk}
     # 12345 here is not asked to verify it: the child's 12345 will
     assert not Message.objects.filter(title__contains=order.number).exists()
 
@@ -151,3 +151,32 @@ def test_the_default_sweep_here_leaves_a_childs_cases_to_the_child(client, cast,
     post(client, child, [old])
     assert default_ratings_sweep()["created"] == 0
     assert not Rating.objects.exists()
+
+
+def test_a_follow_up_bad_rating_here_goes_down_to_the_order_the_child_handles(client, cast, child):
+    from haocha.evaluations.services import rating_follow_up
+
+    post(client, child, [service(cast)])
+    actor = Actor(label="省级移动端", all_access=True)
+    first, _ = rating_submit(actor=actor, data=bad("YL2026120001"))
+    order = WorkOrder.objects.get(rating=first)
+    follow, _ = rating_follow_up(
+        actor=actor, case_no="YL2026120001", data=bad("YL2026120001", "还是没有解决")
+    )
+    message = OutboxMessage.objects.get(key=f"dispatch:{follow.public_id}")
+    assert message.payload == {"rating": follow.pk, "child": child.pk, "order": order.pk}
+    assert WorkOrder.objects.count() == 1  # no second order here: the child's handles it
+
+
+def test_the_child_takes_a_follow_up_sent_down_into_its_order(client, cast, as_child):
+    from django.utils import timezone
+
+    finished_case(cast, "CS-0001")
+    when = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+    send_down(client, [record(assessTime=when)])
+    follow = record(rid="p-2", assessNumber=2, writingEvaluation="追评：仍未解决", assessTime=when)
+    answer = send_down(client, [follow])
+    assert [r["status"] for r in answer.json()["results"]] == ["accepted"], answer.json()
+    assert Rating.objects.filter(case__case_no="CS-0001", kind=2).exists()
+    order = WorkOrder.objects.get()
+    assert order.transitions.filter(action="follow_up").exists()

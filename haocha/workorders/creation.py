@@ -87,7 +87,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
             .first()
         )
         if existing is not None and existing.handled_by_id:
-            return None  # handled by the lower-level system the case came from: not reopened here
+            return None  # handled by the lower-level system the case came from: sent down to it (docking)
         if existing is not None:
             note = f"追评差评：{rating.comment or '（无文字）'}"
             data = {"rating": str(rating.public_id)}

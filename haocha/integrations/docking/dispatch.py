@@ -54,15 +54,25 @@ def remote_client(rating: Rating):
 
 
 def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
-    """After a 差评 whose order is handled by a child: queue it to be sent down (in the same transaction)."""
+    """After a 差评 whose order is handled by a child — its own order, or for a 追评 差评 the case's order —
+    queue it to be sent down (in the same transaction)."""
     order = WorkOrder.objects.filter(rating=rating, handled_by__isnull=False).only("handled_by_id").first()
+    if order is None and rating.kind == Rating.Kind.FOLLOW_UP and rating.is_bad and rating.case_id:
+        order = (
+            WorkOrder.objects.filter(case_id=rating.case_id, handled_by__isnull=False)
+            .only("handled_by_id")
+            .order_by("-pk")
+            .first()
+        )
     if order is None:
         return
     child = ChildSystem.objects.filter(client_id=order.handled_by_id).first()
     if child is None:
         return
     outbox_enqueue(
-        topic=TOPIC, key=f"dispatch:{rating.public_id}", payload={"rating": rating.pk, "child": child.pk}
+        topic=TOPIC,
+        key=f"dispatch:{rating.public_id}",
+        payload={"rating": rating.pk, "child": child.pk, "order": order.pk},
     )
 
 
@@ -97,7 +107,11 @@ def _note(order: WorkOrder, label: str, note: str) -> None:
 def deliver_dispatch(payload: dict) -> None:
     rating = Rating.objects.select_related("case", "region", "staff").get(pk=payload["rating"])
     child = ChildSystem.objects.get(pk=payload["child"])
-    order = WorkOrder.objects.get(rating=rating)
+    order = (
+        WorkOrder.objects.get(pk=payload["order"])
+        if "order" in payload
+        else WorkOrder.objects.get(rating=rating)
+    )
     if not order.handled_by_id:
         return  # taken back already
     if not child.base_url:
