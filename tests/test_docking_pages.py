@@ -122,3 +122,24 @@ def test_only_this_levels_supervisors_see_and_requeue_its_own_uploads(client, ca
     assert Upload.objects.get().status == Upload.Status.REJECTED
     c = login(client, cast.supervisor)  # the city's
     assert 'id="upstream"' in c.get("/docking/").content.decode()
+
+
+def test_the_childs_rectification_rates_on_the_monitor(client, cast, child):
+    from tests.test_docking_receive import order, when
+
+    records = [service(cast, "YL-A"), service(cast, "YL-B"), service(cast, "YL-C")]
+    for no in ("YL-A", "YL-B", "YL-C"):
+        records.append(rating(no, f"r-{no}", satisfaction=1, writingEvaluation="态度差"))
+    post(client, child, records)
+    closed = order(2, "closed", projectNo="YL-A", closedAt=when(1), finishOverMinutes=0)
+    late = order(2, "handling", projectNo="YL-B", dueAt=when(5))  # its deadline passed 5 hours ago
+    invalid = order(2, "invalid", projectNo="YL-C")
+    for rec, rid in ((closed, "r-YL-A"), (late, "r-YL-B"), (invalid, "r-YL-C")):
+        rec["id"] = rid
+    post(client, child, [closed, late, invalid])
+    f = monitor.child_figures(ChildSystem.objects.get())
+    # independently: 3 orders, 1 invalid → 2 to rectify, 1 closed; on time: 1 closed in time, 1 open and late
+    assert f["orders"] == 3
+    assert f["rectify_rate"] == round(100 * 1 / 2, 2)
+    assert f["on_time_rate"] == round(100 * 1 / (1 + 1), 2)
+    assert "整改率" in login(client, cast.supervisor).get("/docking/").content.decode()

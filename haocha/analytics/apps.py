@@ -10,6 +10,10 @@ class AnalyticsConfig(AppConfig):
         from haocha.core.jobs import register
 
         register("统计汇总", _rollups_job)
+        from haocha.analytics.services import order_figures_of_handler
+        from haocha.integrations.docking.monitor import on_order_figures
+
+        on_order_figures(order_figures_of_handler)  # the monitor's 整改率 per child, by the one definition
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_reinstall_triggers, sender=self)

@@ -330,6 +330,22 @@ def _order_sums(now) -> tuple[list[str], list]:
     return sums, params
 
 
+def order_figures_of_handler(client_id: int, now=None):
+    """整改率 and the other work-order figures over the orders a lower-level system handles (docking's
+    monitor): the same measures and definitions as every other statistic here."""
+    from haocha.analytics.figures import Counts, Figures
+
+    sums, params = _order_sums(now or clock.now())
+    handler = m.column(WorkOrder, "handled_by")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(sums)} FROM {WorkOrder._meta.db_table} o WHERE o.{handler} = %s",
+            [*params, client_id],
+        )
+        row = cursor.fetchone()
+    return Figures(Counts().add(dict(zip(m.ORDER_COLUMNS, row, strict=True))))
+
+
 def _recompute_order_month(cursor, month: date) -> None:
     start, end = month_bounds(month)
     now = clock.now()

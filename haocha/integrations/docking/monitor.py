@@ -42,6 +42,31 @@ REJECT_ALERT = 0.05
 IMPLAUSIBLE_MIN = 10_000
 
 
+# The work-order figures (整改率, 按时整改率) are defined in analytics, a layer above: it registers the
+# function that computes them over the orders a child handles.
+_ORDER_FIGURES: list = []
+
+
+def on_order_figures(fn) -> None:
+    if fn not in _ORDER_FIGURES:
+        _ORDER_FIGURES.append(fn)
+
+
+def _order_rates(child: ChildSystem, now) -> dict:
+    if not _ORDER_FIGURES:
+        return {"orders": None, "rectify_rate": None, "on_time_rate": None}
+    figures = _ORDER_FIGURES[0](child.client_id, now)
+
+    def pct(value):
+        return None if value is None else round(100.0 * value, 2)
+
+    return {
+        "orders": figures.counts.n_orders,
+        "rectify_rate": pct(figures.rectify_rate),
+        "on_time_rate": pct(figures.on_time_rate),
+    }
+
+
 def children_for(actor: Actor):
     """The child systems whose region holds an organisation the actor monitors (all for an administrator)."""
     children = ChildSystem.objects.select_related("region", "client").order_by("region__code", "name")
@@ -136,6 +161,7 @@ def child_figures(child: ChildSystem, now: datetime | None = None) -> dict:
             .order_by("-n")[:10]
         ),
         "alerts": list(Alert.objects.filter(child=child, cleared_at__isnull=True)[:10]),
+        **_order_rates(child, now),
     }
 
 
