@@ -180,3 +180,28 @@ def test_the_child_takes_a_follow_up_sent_down_into_its_order(client, cast, as_c
     assert Rating.objects.filter(case__case_no="CS-0001", kind=2).exists()
     order = WorkOrder.objects.get()
     assert order.transitions.filter(action="follow_up").exists()
+
+
+def look_up(client, case_no, secret="k" * 40):
+    from urllib.parse import quote
+
+    headers = signing.signed_headers("hc-430104", secret, "GET", f"/api/docking/cases/{case_no}", b"")
+    return client.get(f"/api/docking/cases/{quote(case_no, safe='')}", headers=headers)
+
+
+def test_the_parent_can_look_a_case_up_by_its_number(client, cast, as_child):
+    from django.utils import timezone
+
+    finished_case(cast, "CS-0001")
+    send_down(client, [record(assessTime=timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"))])
+    answer = look_up(client, "CS-0001")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["service"]["projectNo"] == "CS-0001" and body["service"]["userName"] == "王**"
+    assert "13812345678" not in answer.content.decode() and "certKey" not in body["service"]
+    assert [r["satisfaction"] for r in body["ratings"]] == [1]
+    assert body["orders"][0]["status"] == "pending_verify" and body["orders"][0]["steps"]
+    missing = look_up(client, "NO-SUCH")
+    assert missing.status_code == 404 and missing.json()["code"] == "case_not_found"
+    forged = look_up(client, "CS-0001", secret="x" * 40)
+    assert forged.status_code == 403 and forged.json()["code"] == "signature_invalid"

@@ -70,3 +70,19 @@ class DispatchIn(Schema):
 @router.post("/dispatch", response=UploadOut, auth=ParentSignatureAuth(), summary="上级下发差评（逐条结果）")
 def dispatch_down(request, payload: DispatchIn):
     return {"results": dispatch.receive_dispatch(payload.records)}
+
+
+class CaseLookupOut(Schema):
+    service: dict = Field(..., description="服务数据（字段同上报）")
+    ratings: list[dict] = Field(..., description="该办件的评价（字段同上报）")
+    orders: list[dict] = Field(..., description="该办件差评工单的处置数据（字段同上报）")
+
+
+@router.get(
+    "/cases/{case_no}",
+    response=CaseLookupOut,
+    auth=ParentSignatureAuth(),
+    summary="上级反查办件（按办件编号）",
+)
+def case_lookup(request, case_no: str):
+    return dispatch.case_details(case_no)

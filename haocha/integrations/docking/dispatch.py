@@ -201,3 +201,56 @@ def receive_dispatch(records: list) -> list[dict]:
         for line, code, message, *_ in rejects:
             results[line - 1].update(status="rejected", code=code, message=message)
     return results
+
+
+def case_details(case_no: str) -> dict:
+    """The reverse lookup a parent makes (GET /api/docking/cases/<办件编号>): the case as it is uploaded, its
+    ratings and its orders' handling data — no more personal data than the upload carries."""
+    from haocha.catalogue.caseno import normalise_case_no
+    from haocha.core.errors import NotFound
+    from haocha.workorders.machine import step_label
+
+    case = (
+        Case.objects.select_related("item", "department", "region", "hall")
+        .filter(case_no=normalise_case_no(case_no))
+        .first()
+    )
+    if case is None:
+        raise NotFound(f"办件 {case_no[:50]} 不存在", code="case_not_found")
+    table = policy_for_region(case.region).channel_codes or None
+    ratings = Rating.objects.filter(case=case).select_related("case", "region", "staff").order_by("kind")
+    orders = (
+        WorkOrder.objects.filter(case=case)
+        .select_related("case", "rating", "department")
+        .prefetch_related("transitions")
+        .order_by("pk")
+    )
+    return {
+        "service": national.service_record(case),
+        "ratings": [national.rating_record(r, table) for r in ratings],
+        "orders": [
+            national.order_record(o, sorted(o.transitions.all(), key=lambda t: (t.at, t.pk)), step_label)
+            for o in orders
+        ],
+    }
+
+
+def fetch_case(child: ChildSystem, case_no: str) -> dict:
+    """The parent side of the reverse lookup: ask the child for a case by its number (signed GET)."""
+    from urllib.parse import quote
+
+    path = f"/api/docking/cases/{case_no}"  # signed as the receiver reads it (request.path, decoded)
+    headers = signing.signed_headers(child.app_id, child.secret, "GET", path, b"")
+    url = child.base_url.rstrip("/") + f"/api/docking/cases/{quote(case_no, safe='')}"
+    request = urllib.request.Request(url, headers=headers, method="GET")
+    try:
+        with _OPENER.open(request, timeout=settings.HAOCHA_DOCKING_TIMEOUT) as response:
+            return orjson.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            answer = orjson.loads(exc.read())
+        except orjson.JSONDecodeError:
+            answer = {"code": "http_error", "message": f"HTTP {exc.code}"}
+        raise DomainError(
+            answer.get("message", ""), code=answer.get("code", "http_error"), status=exc.code
+        ) from exc

@@ -2,6 +2,7 @@
 
 import time
 
+import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
@@ -35,6 +36,9 @@ class Command(BaseCommand):
         requeue.add_argument("--kind", choices=RecordKind.values)
         requeue.add_argument("ids", nargs="*", type=int)
         sub.add_parser("monitor", help="运行一次下级系统监测（告警）")
+        lookup = sub.add_parser("lookup", help="向下级系统反查一笔办件（服务数据、评价、处置数据）")
+        lookup.add_argument("--child", required=True, help="下级系统的接入编号（appId）")
+        lookup.add_argument("case_no")
 
     def handle(self, *args, action, **opts):
         try:
@@ -98,6 +102,14 @@ class Command(BaseCommand):
     def _requeue(self, *, kind, ids, **opts):
         n = upload.requeue(ids or None, kind=kind)
         self.stdout.write(f"已重新排队 {n} 条记录")
+
+    def _lookup(self, *, child, case_no, **opts):
+        from haocha.integrations.docking.dispatch import fetch_case
+
+        system = ChildSystem.objects.filter(app_id=child).first()
+        if system is None or not system.base_url:
+            raise CommandError(f"下级系统 {child} 不存在或未登记地址")
+        self.stdout.write(orjson.dumps(fetch_case(system, case_no), option=orjson.OPT_INDENT_2).decode())
 
     def _monitor(self, **opts):
         self.stdout.write(f"新告警 {monitor.check_alerts()} 条")
