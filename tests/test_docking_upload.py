@@ -252,3 +252,20 @@ def test_a_late_commit_within_the_overlap_is_still_found(cast, parent):
     Case.objects.filter(pk=late.pk).update(updated_at=timezone.now() - timedelta(seconds=20))
     upload.collect()
     assert Upload.objects.filter(kind=RecordKind.SERVICE, record_id="CS-0002").exists()
+
+
+def test_free_text_goes_up_with_personal_data_masked_and_other_words_kept(cast, parent):
+    from haocha.accounts.access import Actor
+    from haocha.workorders import machine
+    from haocha.workorders.creation import work_order_for_rating
+
+    words = "等了两个小时，请回电13912345678"
+    rating = rate(finished_case(cast, "CS-0001"), level="very_dissatisfied", comment=words)
+    order = work_order_for_rating(rating=rating, actor=Actor(label="测试"))
+    machine.move(order, "verify", actor=Actor(label="话务员"), note="已致电13912345678核实，属实")
+    round_trip()
+    records = {r["type"]: r["data"] for batch in parent.batches for r in batch}
+    sent = str(parent.batches)
+    assert "13912345678" not in sent
+    assert records["rating"]["writingEvaluation"].startswith("等了两个小时，请回电")
+    assert "属实" in records["order"]["steps"][-1]["note"]

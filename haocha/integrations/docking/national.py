@@ -16,6 +16,7 @@ from django.conf import settings
 from haocha.catalogue.models import Case, ServiceItem
 from haocha.catalogue.services import CaseInput
 from haocha.core import identity
+from haocha.core.anonymise import anonymise
 from haocha.core.errors import InvalidInput
 from haocha.evaluations.channels import channel_code
 from haocha.evaluations.levels import to_satisfaction
@@ -110,7 +111,8 @@ def rating_record(rating, channel_table: dict | None = None) -> dict:
         "pf": channel_code(rating.channel, channel_table) or rating.channel,
         "satisfaction": to_satisfaction(rating.level),
         "evalDetail": ",".join(rating.reason_codes or []),
-        "writingEvaluation": "" if rating.is_hidden else rating.comment,  # hidden here: not sent up
+        # hidden here: not sent up; otherwise the citizen's words with any personal data in them masked
+        "writingEvaluation": "" if rating.is_hidden else _public(rating.comment, rating.evaluator_name),
         "assessTime": _time(rating.rated_at),
         "assessNumber": rating.kind,
         "areaCode": area_code(rating.region.code),
@@ -219,8 +221,20 @@ ORDER_TEXTS = {
 }
 
 
+def _public(text: str, *names: str) -> str:
+    """Free text as it goes up: personal data masked (the evaluator's name, phones, ID numbers …)."""
+    if not text:
+        return ""
+    return anonymise(text, names=[n for n in names if n]).text
+
+
+ORDER_FREE_TEXT = ("invalidNote", "result", "measures", "callbackComment")
+
+
 def order_record(order, steps, step_label) -> dict:
-    """A work order's handling data as it stands, with its timeline (核实, 交办, 联系, 反馈, 回访, 办结 …)."""
+    """A work order's handling data as it stands, with its timeline (核实, 交办, 联系, 反馈, 回访, 办结 …);
+    free text with personal data masked."""
+    who = order.rating.evaluator_name
     data = {
         "projectNo": order.case.case_no,
         "assessNumber": order.rating.kind,
@@ -233,6 +247,8 @@ def order_record(order, steps, step_label) -> dict:
     data.update({key: _time(getattr(order, name)) for key, name in ORDER_TIMES.items()})
     data.update({key: getattr(order, name) for key, name in ORDER_NUMBERS.items()})
     data.update({key: getattr(order, name) or "" for key, name in ORDER_TEXTS.items()})
+    for key in ORDER_FREE_TEXT:
+        data[key] = _public(data[key], who)
     data["steps"] = [
         {
             "action": step.action,
@@ -242,7 +258,7 @@ def order_record(order, steps, step_label) -> dict:
             "at": _time(step.at),
             "statedAt": _time(step.stated_at),
             "actor": step.actor_label,
-            "note": step.note,
+            "note": _public(step.note, who),
         }
         for step in steps
     ]
