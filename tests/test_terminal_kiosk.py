@@ -211,3 +211,26 @@ def test_the_reader_agent_address_is_handed_to_the_start_page_only_when_set(cast
     assert "data-idcard-agent" not in terminal.get("/terminal/").content.decode()
     settings.HAOCHA_TERMINAL_IDCARD_AGENT_URL = "http://127.0.0.1:18089/card"
     assert 'data-idcard-agent="http://127.0.0.1:18089/card"' in terminal.get("/terminal/").content.decode()
+
+
+def test_a_citizen_still_touching_the_page_keeps_the_session(cast, settings):
+    import time as clock_time
+    from unittest import mock
+
+    settings.HAOCHA_TERMINAL_SESSION_SECONDS = 180
+    finished_case(cast, "KR-9", seq=49)
+    terminal, _ = terminal_client(cast)
+    look_up(terminal, "KR-9")
+    start = clock_time.time()
+    # a long comment: the page pings every 30 s while being touched, for 5 minutes
+    for minute in range(1, 11):
+        with mock.patch("haocha.channels.views.terminal.time.time", return_value=start + 30 * minute):
+            assert terminal.post("/terminal/alive/").status_code == 204
+    with mock.patch("haocha.channels.views.terminal.time.time", return_value=start + 330):
+        assert terminal.get("/terminal/cases/").status_code == 200  # still theirs
+    # untouched for longer than the session: gone, and a ping does not bring it back
+    with mock.patch("haocha.channels.views.terminal.time.time", return_value=start + 330 + 181):
+        assert terminal.post("/terminal/alive/").status_code == 205
+        assert terminal.get("/terminal/cases/")["Location"] == "/terminal/"
+    assert Client().post("/terminal/alive/").status_code == 403  # only the registered terminal
+    assert terminal.get("/terminal/alive/").status_code == 405

@@ -26,6 +26,7 @@ urlpatterns = [
     path("terminal/done/", terminal.done, name="terminal_done"),
     path("terminal/scan/", terminal.scan_code, name="terminal_scan"),
     path("terminal/reset/", terminal.reset, name="terminal_reset"),
+    path("terminal/alive/", terminal.alive, name="terminal_alive"),
     # Staff: the clerk's own screen, channels and devices, QR codes and printouts, ratings.
     path("desk/", desk.desk, name="desk"),
     path("desk/feed/", desk.desk_feed, name="desk_feed"),

@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -134,6 +135,16 @@ def reset(request):
     _device(request)
     request.session.flush()
     return redirect("channels:terminal")
+
+
+@never_cache
+@require_POST
+@registered_device_page("自助服务终端")
+def alive(request):
+    """The page posts here while the citizen is touching it (typing a comment, say): their session is kept
+    as long as they are there. An expired session is not brought back."""
+    scope = _scope(request, _device(request))
+    return HttpResponse(status=204 if scope is not None else 205)
 
 
 @never_cache

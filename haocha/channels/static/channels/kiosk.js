@@ -30,9 +30,21 @@
   var last = Date.now();
   var leaving = false;
 
+  // While the citizen is touching the page (a long comment, say), the server keeps their session too:
+  // at most every 30 s a touch posts to data-alive-url.
+  var pinged = Date.now();
+  function keepAlive() {
+    if (!data.aliveUrl || !window.fetch || Date.now() - pinged < 30000) return;
+    pinged = Date.now();
+    fetch(data.aliveUrl, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() }
+    }).catch(function () {});
+  }
+
   function activity() {
     last = Date.now();
     if (overlay && !overlay.hidden) overlay.hidden = true;
+    keepAlive();
   }
   ["pointerdown", "touchstart", "keydown", "input", "wheel"].forEach(function (type) {
     document.addEventListener(type, activity, true);
