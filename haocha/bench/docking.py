@@ -151,6 +151,7 @@ def parent_counts(since_iso: str | None) -> dict:
     from datetime import datetime
 
     from haocha.evaluations.models import Rating
+    from haocha.integrations.docking import monitor
     from haocha.integrations.docking.models import ChildSystem, ReceivedRecord, RecordKind
 
     child = ChildSystem.objects.get()
@@ -163,7 +164,7 @@ def parent_counts(since_iso: str | None) -> dict:
             (r - h).total_seconds()
             for r, h in received.filter(happened_at__gte=since).values_list("received_at", "happened_at")
         )
-    p95 = lags[min(len(lags) - 1, round(0.95 * (len(lags) - 1)))] if lags else None
+    p95 = monitor.p95(lags)
     return {"ratings": ratings, "received": received.count(), "lag_p95_s": p95, "lag_samples": len(lags)}
 
 
@@ -181,20 +182,7 @@ def _child_ratings(child_db: Path) -> int:
 
 
 def _step(args, url, timeout, extra=None) -> dict:
-    env = {**os.environ, **(extra or {})}
-    with _environ(env):
-        return runner.run_step(args, url, timeout) or {}
-
-
-@contextlib.contextmanager
-def _environ(env: dict):
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return runner.run_step(args, url, timeout, env=extra) or {}
 
 
 def _wait(check, timeout: float, what: str) -> float:

@@ -51,13 +51,14 @@ def _env(database_url: str) -> dict:
     return env
 
 
-def run_step(args: list[str], database_url: str, timeout: float) -> dict | None:
-    """Run `haocha <args>` against the bench database; return the last JSON line it prints, if any."""
+def run_step(args: list[str], database_url: str, timeout: float, env: dict | None = None) -> dict | None:
+    """Run `haocha <args>` against the bench database (`env`: more variables); return the last JSON line
+    it prints, if any."""
     cmd = [sys.executable, "-m", "haocha.cli", *args]
     try:
         proc = subprocess.run(
             cmd,
-            env=_env(database_url),
+            env={**_env(database_url), **(env or {})},
             cwd=settings.BASE_DIR,
             capture_output=True,
             text=True,

@@ -113,9 +113,8 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
             )
             return order
     department_id = rating.department_id or rating.hall_id
+    # A 差评 about a lower-level system's case: kept here read-only (handled_by), handled down there.
     remote = remote_handler(rating)
-    if remote is not None:
-        return _remote_order(rating, remote, department_id, now)
     # Written with insert_new (core/rawrows.py): this runs inside the intake's write transaction, and
     # the ORM's statement compiling was most of the time a 差评 held the database's write lock.
     order = WorkOrder(
@@ -127,6 +126,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         status=Status.PENDING_VERIFY,
         received_at=now,
         summary=rating.comment or "",
+        handled_by=remote,
     )
     insert_new(order)
     transition = Transition(
@@ -136,10 +136,14 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         to_status=Status.PENDING_VERIFY,
         actor_label="系统",
         at=now,
-        note="差评自动生成工单，推送12345",
+        note="差评自动生成工单，推送12345"
+        if remote is None
+        else f"差评涉及下级系统（{remote.name}）的办件，下发至该系统按其处置规则办理",
         data={"rating": str(rating.public_id), "level": rating.level},
     )
     insert_new(transition)
+    if remote is not None:
+        return order  # its 12345 verifies it and its repeats are counted there
     notify(
         order,
         key="new",
@@ -149,30 +153,4 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         roles=OPERATOR_ROLES,
     )
     check_repeats(order, rating, policy, now)
-    return order
-
-
-def _remote_order(rating: Rating, client, department_id, now: datetime) -> WorkOrder:
-    """The order of a 差评 about a lower-level system's case: kept here read-only, handled down there."""
-    order = WorkOrder.objects.create(
-        number=order_number(rating, now),
-        rating=rating,
-        case_id=rating.case_id,
-        region_id=rating.case.region_id,
-        department_id=department_id,
-        status=Status.PENDING_VERIFY,
-        received_at=now,
-        summary=rating.comment or "",
-        handled_by=client,
-    )
-    Transition.objects.create(
-        order=order,
-        action="create",
-        from_status="",
-        to_status=Status.PENDING_VERIFY,
-        actor_label="系统",
-        at=now,
-        note=f"差评涉及下级系统（{client.name}）的办件，下发至该系统按其处置规则办理",
-        data={"rating": str(rating.public_id), "level": rating.level},
-    )
     return order

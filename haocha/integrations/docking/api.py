@@ -8,7 +8,7 @@ from ninja.security import APIKeyHeader
 
 from haocha.accounts.access import Actor
 from haocha.integrations.docking import dispatch, monitor
-from haocha.integrations.docking.receive import MAX_RECORDS, child_for_request, receive_batch
+from haocha.integrations.docking.receive import MAX_RECORDS, child_for_request, child_label, receive_batch
 
 router = Router(tags=["上下级对接"])
 
@@ -21,7 +21,7 @@ class ChildSignatureAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor:
         child = child_for_request(request)
         request.child_system = child
-        return Actor(label=f"下级系统:{child.name}", client=child.client)
+        return Actor(label=child_label(child), client=child.client)
 
 
 class UploadIn(Schema):

@@ -20,6 +20,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def no_redirect_opener():
+    """An opener that follows no redirect: a partner's answer comes from the address configured, or fails."""
+    return urllib.request.build_opener(_NoRedirect)
+
+
 def configured() -> bool:
     """A parent to upload to: its address, this system's app id, and the key it signs with (the shared
     secret, or the SM2 private key under sm2-sm3)."""
@@ -48,7 +53,7 @@ class ParentClient:
         self.app_id = app_id or settings.HAOCHA_PARENT_APP_ID
         self.secret = secret or settings.HAOCHA_PARENT_SECRET
         self.timeout = settings.HAOCHA_DOCKING_TIMEOUT
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = no_redirect_opener()
 
     def upload(self, records: list[dict], counts: dict | None = None) -> list[dict]:
         """Send one batch; the parent's result for each record, in order."""

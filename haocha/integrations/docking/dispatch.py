@@ -9,22 +9,23 @@ replaces the read-only copy here.
 
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from haocha.accounts.models import ApiClient, Role
 from haocha.catalogue.models import Case
 from haocha.core import clock
-from haocha.core.errors import DomainError, Forbidden, InvalidInput
+from haocha.core.errors import DomainError, InvalidInput
 from haocha.core.outbox import handler, outbox_enqueue
 from haocha.evaluations.importer import RatingImporter
 from haocha.evaluations.importfiles import ImportSummary
 from haocha.evaluations.models import Rating
 from haocha.evaluations.policy import policy_for_region
 from haocha.integrations.docking import national, signing
+from haocha.integrations.docking.client import no_redirect_opener
 from haocha.integrations.docking.models import ChildSystem, ParentNonce
 from haocha.workorders.models import Transition, WorkOrder
 from haocha.workorders.notifications import notify
@@ -32,12 +33,7 @@ from haocha.workorders.notifications import notify
 TOPIC = "docking.dispatch"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+_OPENER = no_redirect_opener()
 PATH = "/api/docking/dispatch"
 UPPER_CLIENT = "上级系统"
 
@@ -151,23 +147,15 @@ def deliver_dispatch(payload: dict) -> None:
 
 def parent_for_request(request: HttpRequest) -> None:
     """The call is this system's parent's, signed with the secret it issued; replays are refused."""
-    app, timestamp, nonce, given = (request.headers.get(h, "") for h in signing.HEADERS)
-    if not (app and timestamp and nonce and given):
-        raise DomainError("缺少签名", code="signature_missing", status=401)
-    if not settings.HAOCHA_PARENT_SECRET or app != settings.HAOCHA_PARENT_APP_ID:
-        raise Forbidden("未配置上级系统或接入编号不符", code="unknown_system")
-    if not signing.fresh(timestamp):
-        raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
-    if not 16 <= len(nonce) <= 64:
-        raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
-    secret = settings.HAOCHA_PARENT_SECRET
-    if not signing.matches(secret, given, request.method, request.path, timestamp, nonce, request.body):
-        raise Forbidden("签名不正确", code="signature_invalid")
-    try:
-        with transaction.atomic():
-            ParentNonce.objects.create(nonce=nonce, at=clock.now())
-    except IntegrityError:
-        raise DomainError("重复的请求（nonce 已使用），已拒绝", code="replayed", status=409) from None
+
+    def secret_of(app):
+        configured = settings.HAOCHA_PARENT_SECRET and app == settings.HAOCHA_PARENT_APP_ID
+        return (settings.HAOCHA_PARENT_SECRET, None) if configured else None
+
+    _, nonce = signing.verified_request(request, secret_of)
+    now = clock.now()
+    signing.record_nonce(lambda: ParentNonce.objects.create(nonce=nonce, at=now))
+    ParentNonce.objects.filter(at__lt=now - timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)).delete()
 
 
 def upper_client() -> ApiClient:

@@ -107,7 +107,7 @@ def record_counts(child: ChildSystem, counts: dict) -> None:
             )
 
 
-def _p95(values: list[float]) -> float | None:
+def p95(values: list[float]) -> float | None:
     if not values:
         return None
     values = sorted(values)
@@ -142,7 +142,7 @@ def child_figures(child: ChildSystem, now: datetime | None = None) -> dict:
         "child": child,
         "last_upload_at": child.last_upload_at,
         "silent_seconds": silent_for,
-        "lag_p95_seconds": _p95(lags),
+        "lag_p95_seconds": p95(lags),
         "received_last_hour": len(lags),
         "accepted_24h": accepted_day,
         "rejected_24h": rejected_day,

@@ -123,13 +123,14 @@ def rating_record(rating, channel_table: dict | None = None) -> dict:
     }
 
 
-def validity_record(rating, flag) -> dict:
+def validity_record(flag) -> dict:
+    """A flag that changes a rating's validity (invalid: an upheld appeal; restore)."""
     return {
-        "projectNo": rating.case.case_no,
-        "assessNumber": rating.kind,
-        "valid": 1 if rating.is_valid else 0,
-        "reason": flag.reason if flag else "",
-        "changedAt": _time(flag.created_at if flag else None),
+        "projectNo": flag.rating.case.case_no,
+        "assessNumber": flag.rating.kind,
+        "kind": flag.kind,
+        "reason": flag.reason,
+        "changedAt": _time(flag.created_at),
     }
 
 

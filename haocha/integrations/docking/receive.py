@@ -8,14 +8,14 @@ service record has not arrived is refused with `service_record_missing`; the chi
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 
 from haocha.accounts.access import Actor, actor_for_client
 from haocha.catalogue.models import Case
 from haocha.catalogue.services import cases_upsert
 from haocha.core import clock
-from haocha.core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from haocha.core.errors import Conflict, DomainError, InvalidInput
 from haocha.evaluations.importer import RatingImporter
 from haocha.evaluations.importfiles import ImportSummary
 from haocha.evaluations.models import Rating, RatingFlag
@@ -39,40 +39,35 @@ VALIDITY_KINDS = (RatingFlag.Kind.INVALID, RatingFlag.Kind.RESTORE)
 
 def child_for_request(request: HttpRequest) -> ChildSystem:
     """The registered child that signed this request; a bad, stale or replayed signature is refused."""
-    app, timestamp, nonce, given = (request.headers.get(h, "") for h in signing.HEADERS)
-    if not (app and timestamp and nonce and given):
-        raise DomainError(
-            "缺少签名：请求头须有 X-Hc-App、X-Hc-Timestamp、X-Hc-Nonce 和 X-Hc-Signature",
-            code="signature_missing",
-            status=401,
+
+    def secret_of(app):
+        child = (
+            ChildSystem.objects.select_related("region", "client").filter(app_id=app, is_active=True).first()
         )
-    child = ChildSystem.objects.select_related("region", "client").filter(app_id=app, is_active=True).first()
-    if child is None:
-        raise Forbidden(f"未登记或已停用的下级系统：{app[:40]}", code="unknown_system")
-    if not signing.fresh(timestamp):
-        raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
-    if not 16 <= len(nonce) <= 64:
-        raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
-    if not signing.matches(child.secret, given, request.method, request.path, timestamp, nonce, request.body):
-        raise Forbidden("签名不正确", code="signature_invalid")
+        return (child.secret, child) if child else None
+
+    child, nonce = signing.verified_request(request, secret_of)
     now = clock.now()
-    try:
-        with transaction.atomic():
-            SeenNonce.objects.create(child=child, nonce=nonce, at=now)
-    except IntegrityError:
-        raise DomainError("重复的请求（nonce 已使用），已拒绝", code="replayed", status=409) from None
+    signing.record_nonce(lambda: SeenNonce.objects.create(child=child, nonce=nonce, at=now))
     SeenNonce.objects.filter(at__lt=now - timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)).delete()
     return child
+
+
+def _good_version(version) -> bool:
+    return isinstance(version, int) and not isinstance(version, bool) and 0 < version < 2**62
+
+
+def child_label(child: ChildSystem) -> str:
+    return f"下级系统:{child.name}"
 
 
 def _result(rec: dict, status: str, code: str = "", message: str = "") -> dict:
     """One record's answer; what the record gave is echoed only when it has the right type."""
     kind, rid, version = rec.get("type"), rec.get("id"), rec.get("version")
-    good_version = isinstance(version, int) and not isinstance(version, bool) and abs(version) < 2**62
     return {
         "type": kind if isinstance(kind, str) and len(kind) <= 20 else None,
         "id": rid if isinstance(rid, str) and len(rid) <= 64 else None,
-        "version": version if good_version else None,
+        "version": version if _good_version(version) else None,
         "status": status,
         "code": code,
         "message": message,
@@ -86,8 +81,7 @@ def _shape_error(rec) -> str:
         return "type 应为 service、rating、validity 或 order"
     if not isinstance(rec.get("id"), str) or not 0 < len(rec["id"]) <= 64:
         return "id 应为1至64个字符的字符串"
-    version = rec.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < 2**62:
+    if not _good_version(rec.get("version")):
         return "version 应为正整数"
     if not isinstance(rec.get("data"), dict):
         return "data 应为对象"
@@ -207,26 +201,25 @@ def _received(child, rec, object_id, happened_at, now) -> ReceivedRecord:
     )
 
 
-def _cases_of_child(child, case_nos) -> dict[str, tuple[int, str]]:
-    rows = Case.objects.filter(case_no__in=list(case_nos)).values_list("case_no", "pk", "source_id")
-    return {no: (pk, None, source) for no, pk, source in rows}
+def _case_sources(case_nos) -> dict[str, int | None]:
+    """The system (ApiClient id) that registered each of these cases here."""
+    return dict(Case.objects.filter(case_no__in=list(case_nos)).values_list("case_no", "source_id"))
 
 
 def _ratings(child, records, indexes, results, accepted, now) -> None:
     if not indexes:
         return
-    cases = _cases_of_child(child, {national.text(records[i]["data"], "projectNo") for i in indexes})
+    sources = _case_sources({national.text(records[i]["data"], "projectNo") for i in indexes})
     batch, where = [], {}
     for i in indexes:
         rec = records[i]
         case_no = national.text(rec["data"], "projectNo")
-        case = cases.get(case_no)
-        if case is None:
+        if case_no not in sources:
             results[i] = _result(
                 rec, REJECTED, "service_record_missing", f"没有对应的服务数据：办件 {case_no} 尚未上报"
             )
             continue
-        if case[2] != child.client_id:
+        if sources[case_no] != child.client_id:
             results[i] = _result(
                 rec, REJECTED, "case_not_from_child", f"办件 {case_no} 不是本下级系统上报的办件"
             )
@@ -259,7 +252,7 @@ def _ratings(child, records, indexes, results, accepted, now) -> None:
 
 
 def _validity(child, records, indexes, results, accepted, now) -> None:
-    actor = Actor(label=f"下级系统:{child.name}", all_access=True, client=child.client)
+    actor = Actor(label=child_label(child), all_access=True, client=child.client)
     for i in indexes:
         rec, data = records[i], records[i]["data"]
         kind = national.text(data, "kind")
@@ -392,7 +385,7 @@ def _mirror(child, rating, department, fields, rec, steps, now) -> WorkOrder:
 def _invalidated_here(rating, child) -> bool:
     """The rating's latest invalidation was made at this level (not by the child): the child cannot undo it."""
     last = rating.flags.filter(kind=RatingFlag.Kind.INVALID).order_by("-pk").first()
-    return last is not None and last.actor_label != f"下级系统:{child.name}"
+    return last is not None and last.actor_label != child_label(child)
 
 
 def _remember(child, records, results, accepted, now) -> None:

@@ -116,3 +116,42 @@ def fresh(timestamp: str, now: float | None = None) -> bool:
 
 def matches(secret: str, given: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bool:
     return HMAC_SHA256.verify(secret, given, method, path, timestamp, nonce, body)
+
+
+def verified_request(request, secret_of) -> tuple[object, str]:
+    """Check a signed request (headers present, sender known, fresh, nonce well-formed, signature right).
+    `secret_of(app_id)` gives (secret, sender) or None for an unknown sender. Returns (sender, nonce): the
+    caller records the nonce where it keeps its senders' nonces, which refuses a replay."""
+    from haocha.core.errors import DomainError, Forbidden, InvalidInput
+
+    app, timestamp, nonce, given = (request.headers.get(h, "") for h in HEADERS)
+    if not (app and timestamp and nonce and given):
+        raise DomainError(
+            "缺少签名：请求头须有 X-Hc-App、X-Hc-Timestamp、X-Hc-Nonce 和 X-Hc-Signature",
+            code="signature_missing",
+            status=401,
+        )
+    known = secret_of(app)
+    if known is None:
+        raise Forbidden(f"未登记、已停用或不符的接入编号：{app[:40]}", code="unknown_system")
+    secret, sender = known
+    if not fresh(timestamp):
+        raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
+    if not 16 <= len(nonce) <= 64:
+        raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
+    if not matches(secret, given, request.method, request.path, timestamp, nonce, request.body):
+        raise Forbidden("签名不正确", code="signature_invalid")
+    return sender, nonce
+
+
+def record_nonce(create) -> None:
+    """Store a request's nonce with `create()`; one seen before is a replay (409)."""
+    from django.db import IntegrityError, transaction
+
+    from haocha.core.errors import DomainError
+
+    try:
+        with transaction.atomic():
+            create()
+    except IntegrityError:
+        raise DomainError("重复的请求（nonce 已使用），已拒绝", code="replayed", status=409) from None

@@ -218,13 +218,7 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
         [r.object_id for r in by_kind.get(RecordKind.VALIDITY, [])]
     )
     for pk, flag in flags.items():
-        objects[(RecordKind.VALIDITY, pk)] = {
-            "projectNo": flag.rating.case.case_no,
-            "assessNumber": flag.rating.kind,
-            "kind": flag.kind,
-            "reason": flag.reason,
-            "changedAt": national._time(flag.created_at),
-        }
+        objects[(RecordKind.VALIDITY, pk)] = national.validity_record(flag)
     orders = (
         WorkOrder.objects.select_related("case", "rating", "department")
         .prefetch_related("transitions")
@@ -346,13 +340,16 @@ def release_stuck(now=None) -> int:
     )
 
 
+def upload_round() -> tuple[int, int, int]:
+    """Collect, release stuck rows, claim due batches: (new rows, released, claimed)."""
+    return collect(), release_stuck(), send()
+
+
 def run_round() -> str | None:
-    """One worker round: collect, release stuck rows, claim due batches."""
+    """The worker's round (nothing without a parent)."""
     if not configured():
         return None
-    added = collect()
-    released = release_stuck()
-    claimed = send()
+    added, released, claimed = upload_round()
     if added or released or claimed:
         return f"上报：新增 {added} 条，重发 {released} 条，本轮发送 {claimed} 条"
     return None

@@ -9,15 +9,10 @@ import orjson
 from django.conf import settings
 
 from haocha.integrations.docking import gm, signing
-from haocha.integrations.docking.client import ParentUnavailable
+from haocha.integrations.docking.client import ParentUnavailable, no_redirect_opener
 from haocha.integrations.province import fields, protocol
 
 KIND_ORDER = ("service", "rating", "validity")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def configured_agreement() -> protocol.Agreement:
@@ -58,7 +53,7 @@ class ProvinceClient:
         self.agreement = agreement or configured_agreement()
         self.prefix = settings.HAOCHA_PROVINCE_PROJECT_PREFIX
         self.timeout = settings.HAOCHA_DOCKING_TIMEOUT
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = no_redirect_opener()
 
     def upload(self, records: list[dict], counts: dict | None = None) -> list[dict]:
         """Send one batch (the daily counts are haocha's own exchange: the province takes none); the result

@@ -83,9 +83,7 @@ class Command(BaseCommand):
                 "未配置上级系统：须设置 HAOCHA_PARENT_URL、HAOCHA_PARENT_APP_ID、HAOCHA_PARENT_SECRET"
             )
         for _ in range(rounds):
-            added = upload.collect()
-            upload.release_stuck()
-            upload.send()
+            added, _released, _claimed = upload.upload_round()
             outbox_process(limit=1000)
             pending = OutboxMessage.objects.filter(
                 topic=upload.TOPIC, status=OutboxMessage.Status.PENDING
