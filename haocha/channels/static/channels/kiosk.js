@@ -243,4 +243,5 @@
         .then(function () { busy = false; });
     }, 1000);
   }
+  body.dataset.kioskReady = "1"; // set up: keystrokes from a scanner are caught from now on (tests wait for it)
 })();
