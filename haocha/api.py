@@ -158,6 +158,7 @@ def register_routers() -> None:
     from haocha.channels.api import router as channels_router
     from haocha.evaluations.api import router as ratings_router
     from haocha.integrations.docking.api import router as docking_router
+    from haocha.integrations.hotline12345.api import router as hotline_router
     from haocha.integrations.sms.api import router as sms_router
     from haocha.organisations.api import router as reference_router
 
@@ -167,6 +168,7 @@ def register_routers() -> None:
     api.add_router("/ratings", ratings_router)
     api.add_router("/sms", sms_router)
     api.add_router("/docking", docking_router)
+    api.add_router("/hotline12345", hotline_router)
     api.add_router("/stats", stats_router)
     api.add_router("/channels", channels_router)
 

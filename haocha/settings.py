@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "haocha.integrations.sms",
     "haocha.integrations.docking",
     "haocha.integrations.province",
+    "haocha.integrations.hotline12345",
     "haocha.analytics",
     "haocha.mining",
     "haocha.publication",

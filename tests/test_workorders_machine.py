@@ -26,29 +26,32 @@ PV, INV, PA, AC, HA, PC, CL, MG = (
 )
 OPEN = {PV, PA, AC, HA, PC}
 
-# name: (label, leaves from, may reach (None: stays), who, repeat recognised at)
+# name: (label, leaves from, may reach (None: stays), who, repeat recognised at, on an external 12345 order)
 EXPECTED = {
-    "create": ("生成工单", set(), {PV}, "system", set()),
-    "verify": ("核实", {PV}, {None}, "12345/supervisor over the order", {PA, AC}),
-    "invalidate": ("核实为无效", {PV}, {INV}, "12345/supervisor over the order", {INV}),
-    "assign": ("交办", {PV, PA, AC}, {PA}, "12345/supervisor over the order", set()),
-    "set_complexity": ("调整问题类型", OPEN, {None}, "12345/supervisor over the order", set()),
-    "merge": ("并单", OPEN, {MG, None}, "12345/supervisor over the order", {MG}),
-    "decide_extension": ("审批延期", {AC, HA}, {None}, "12345/supervisor over the order", set()),
-    "accept": ("签收", {PA}, {AC}, "department", {AC}),
-    "return": ("退单", {PA, AC}, {PV}, "department", set()),
-    "contact": ("联系群众", {PA, AC, HA}, {HA, None}, "department", set()),
-    "request_extension": ("申请延期", {AC, HA}, {None}, "department", set()),
-    "feedback": ("反馈办理结果", {HA}, {PC}, "department", {PC}),
-    "on_the_spot": ("当场处置", {PV, PA, AC}, {PC}, "department/hall clerk", {PC}),
-    "appeal": ("申诉", {PA, AC, HA, PC}, {None}, "department", set()),
-    "review_appeal": ("申诉复核", OPEN | {CL}, {INV, None}, "supervisor over the order", {INV}),
-    "supervise": ("督办", OPEN, {None}, "supervisor over the order", set()),
-    "callback": ("回访", {PC}, {CL, HA}, "12345/supervisor over the order/citizen link", {CL}),
-    "follow_up": ("追评补充", OPEN, {None}, "system", set()),
-    "reopen": ("追评重办", {CL, INV}, {PV}, "system", set()),
-    "escalate": ("逾期督办", {PA, AC, HA}, {None}, "system", set()),
-    "recompute": ("重算期限", OPEN, {None}, "system", set()),
+    "create": ("生成工单", set(), {PV}, "system", set(), "here"),
+    "acknowledge": ("12345受理", OPEN, {None}, "12345 platform", set(), "there"),
+    "verify": ("核实", {PV}, {None}, "12345/supervisor over the order", {PA, AC}, "there"),
+    "invalidate": ("核实为无效", {PV}, {INV}, "12345/supervisor over the order", {INV}, "there"),
+    "assign": ("交办", {PV, PA, AC}, {PA}, "12345/supervisor over the order", set(), "there"),
+    "set_complexity": ("调整问题类型", OPEN, {None}, "12345/supervisor over the order", set(), "there"),
+    "merge": ("并单", OPEN, {MG, None}, "12345/supervisor over the order", {MG}, "not"),
+    "decide_extension": ("审批延期", {AC, HA}, {None}, "12345/supervisor over the order", set(), "there"),
+    "accept": ("签收", {PA}, {AC}, "department", {AC}, "there"),
+    "return": ("退单", {PA, AC}, {PV}, "department", set(), "there"),
+    "contact": ("联系群众", {PA, AC, HA}, {HA, None}, "department", set(), "there"),
+    "request_extension": ("申请延期", {AC, HA}, {None}, "department", set(), "there"),
+    "feedback": ("反馈办理结果", {HA}, {PC}, "department", {PC}, "there"),
+    "on_the_spot": ("当场处置", {PV, PA, AC}, {PC}, "department/hall clerk", {PC}, "not"),
+    "appeal": ("申诉", {PA, AC, HA, PC}, {None}, "department", set(), "not"),
+    "review_appeal": ("申诉复核", OPEN | {CL}, {INV, None}, "supervisor over the order", {INV}, "here"),
+    "supervise": ("督办", OPEN, {None}, "supervisor over the order", set(), "here"),
+    "callback": ("回访", {PC}, {CL, HA}, "12345/supervisor over the order/citizen link", {CL}, "there"),
+    "callback_failed": ("回访未成功", {PC}, {None}, "12345 platform", set(), "there"),
+    "close": ("12345办结", {PC}, {CL}, "12345 platform", {CL}, "there"),
+    "follow_up": ("追评补充", OPEN, {None}, "system", set(), "here"),
+    "reopen": ("追评重办", {CL, INV}, {PV}, "system", set(), "here"),
+    "escalate": ("逾期督办", {PA, AC, HA}, {None}, "system", set(), "here"),
+    "recompute": ("重算期限", OPEN, {None}, "system", set(), "here"),
 }
 WHO = {
     machine.OPERATORS: "12345/supervisor over the order",
@@ -57,6 +60,7 @@ WHO = {
     machine.HALL_CLERKS: "hall clerk",
     machine.CITIZEN: "citizen link",
     machine.SYSTEM: "system",
+    machine.PLATFORM: "12345 platform",
 }
 
 
@@ -68,6 +72,7 @@ def test_the_table_is_the_one_the_project_states():
             set(a.targets),
             "/".join(WHO[g] for g in a.grants),
             set(a.repeat_at),
+            str(a.platform),
         )
         for a in machine.TABLE
     }

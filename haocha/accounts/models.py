@@ -83,6 +83,7 @@ class ApiClient(models.Model):
         RATINGS_WRITE = "ratings:write", "提交评价"
         RATINGS_READ = "ratings:read", "查询评价"
         REPLIES_WRITE = "replies:write", "回复评价"
+        WORKORDERS_PLATFORM = "workorders:platform", "回传差评工单办理进度（外部12345平台）"
 
     name = models.CharField("系统名称", max_length=100, unique=True)
     key_prefix = models.CharField("密钥前缀", max_length=12, unique=True, editable=False)

@@ -17,6 +17,7 @@ class AuditLog(models.Model):
         LOGIN_LOCKED = "login_locked", "登录锁定"
         API_KEY = "api_key", "接口密钥变更"
         RATING_FLAG = "rating_flag", "评价标记"
+        PARTNER_SEND = "partner_send", "向外部系统提供个人信息"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from haocha.workcalendar.statutory import statutory_holidays
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+WORK_HOURS = (9, 17)  # office hours of a working day (local time): "N working hours", "silent in working hours"
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,27 @@ class WorkdayService:
     def due(self, received: datetime, days: int) -> datetime:
         """The deadline of `days` working days for something received at `received`."""
         return end_of_day(self.nth_workday_after(local_date(received), days))
+
+    def in_working_hours(self, moment: datetime) -> bool:
+        local = moment.astimezone(SHANGHAI)
+        return self.is_workday(local.date()) and WORK_HOURS[0] <= local.hour < WORK_HOURS[1]
+
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Hours of office time (WORK_HOURS on working days) from start to end."""
+        if end <= start:
+            return 0.0
+        a, b = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+        total = 0.0
+        day = a.date()
+        while day <= b.date():
+            if self.is_workday(day):
+                opens = datetime.combine(day, time(WORK_HOURS[0]), tzinfo=SHANGHAI)
+                closes = datetime.combine(day, time(WORK_HOURS[1]), tzinfo=SHANGHAI)
+                lo, hi = max(a, opens), min(b, closes)
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 3600
+            day += timedelta(days=1)
+        return total
 
     def workdays_between(self, start: datetime, end: datetime) -> int:
         """Working days strictly after start's day up to and including end's day."""

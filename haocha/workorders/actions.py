@@ -15,7 +15,7 @@ from haocha.evaluations.services import rating_flag
 from haocha.organisations.models import Organisation
 from haocha.workorders import machine
 from haocha.workorders.access import order_org
-from haocha.workorders.clocks import counted_time, new_cycle
+from haocha.workorders.clocks import closing_minutes, counted_time, new_cycle
 from haocha.workorders.inputs import checked_text
 from haocha.workorders.models import (
     Appeal,
@@ -660,3 +660,69 @@ def work_order_supervise(
         roles=DEPARTMENT_ROLES,
     )
     return sup
+
+
+# ---------------------------------------------------------------- an external 12345 platform's own steps
+
+
+@transaction.atomic
+def work_order_acknowledge(
+    *, order: WorkOrder, actor: Actor, platform_number: str, note: str = ""
+) -> WorkOrder:
+    """受理: the external 12345 platform has taken the order in under its own number."""
+    machine.authorize(actor, order, "acknowledge")
+    platform_number = checked_text(
+        platform_number,
+        (WorkOrder, "platform_number"),
+        label="12345工单编号",
+        required=("缺少12345工单编号", "platform_number_required"),
+    )
+    note = checked_text(note, NOTE, label="受理说明")
+
+    def repeat(o: WorkOrder) -> str | None:
+        return "12345平台已受理，无需重复" if o.platform_number == platform_number else None
+
+    machine.ensure(order, "acknowledge", repeat=repeat)
+    return machine.move(
+        order,
+        "acknowledge",
+        actor=actor,
+        repeat=repeat,
+        note=note or f"12345平台已受理，工单编号 {platform_number}",
+        data={"platform_number": platform_number},
+        changes={"platform_number": platform_number},
+    )
+
+
+@transaction.atomic
+def work_order_callback_failed(*, order: WorkOrder, actor: Actor, note: str) -> WorkOrder:
+    """回访未成功: the platform's call-back team could not reach the citizen; the order waits for another try."""
+    machine.authorize(actor, order, "callback_failed")
+    note = checked_text(note, NOTE, label="回访情况", required=("请说明回访未成功的情况", "note_required"))
+    machine.ensure(order, "callback_failed")
+    return machine.move(order, "callback_failed", actor=actor, note=note)
+
+
+@transaction.atomic
+def work_order_close(*, order: WorkOrder, actor: Actor, note: str) -> WorkOrder:
+    """办结 by the platform without a successful 回访 (the citizen could not be reached in its time)."""
+    machine.authorize(actor, order, "close")
+    note = checked_text(note, NOTE, label="办结说明", required=("请填写办结说明", "note_required"))
+
+    def repeat(o: WorkOrder) -> str | None:
+        return "工单已办结，无需重复" if o.status == Status.CLOSED else None
+
+    machine.ensure(order, "close", repeat=repeat)
+    now = clock.now()
+    order = machine.move(
+        order,
+        "close",
+        actor=actor,
+        to=Status.CLOSED,
+        repeat=repeat,
+        now=now,
+        note=note,
+        changes={"closed_at": now, **closing_minutes(order)},
+    )
+    Supervision.objects.filter(order=order, resolved_at__isnull=True).update(resolved_at=now)
+    return order

@@ -46,6 +46,25 @@ def remote_handler(rating: Rating):
     return None
 
 
+# Who verifies and dispatches a 差评's order when the region's 12345 runs its own platform: the hotline12345
+# integration registers a function that names that platform (its ApiClient). The order is made here as
+# usual, marked with the platform; its 12345 steps arrive by the platform's callbacks (machine.OnPlatform).
+_PLATFORMS: list[Callable[[Rating], object | None]] = []
+
+
+def on_platform(fn: Callable[[Rating], object | None]) -> None:
+    if fn not in _PLATFORMS:
+        _PLATFORMS.append(fn)
+
+
+def platform_for(rating: Rating):
+    for fn in _PLATFORMS:
+        client = fn(rating)
+        if client is not None:
+            return client
+    return None
+
+
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
     if rating.level in BAD_LEVELS:
         return True
@@ -103,6 +122,8 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
                 data=data,
                 changes=reopen_changes(existing),
             )
+            if order.platform_id:
+                return order  # sent to the platform again (hotline12345), which verifies it there
             notify(
                 order,
                 key=f"reopen{order.reopen_count}",
@@ -115,6 +136,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
     department_id = rating.department_id or rating.hall_id
     # A 差评 about a lower-level system's case: kept here read-only (handled_by), handled down there.
     remote = remote_handler(rating)
+    platform = None if remote is not None else platform_for(rating)
     # Written with insert_new (core/rawrows.py): this runs inside the intake's write transaction, and
     # the ORM's statement compiling was most of the time a 差评 held the database's write lock.
     order = WorkOrder(
@@ -127,6 +149,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         received_at=now,
         summary=rating.comment or "",
         handled_by=remote,
+        platform=platform,
     )
     insert_new(order)
     transition = Transition(
@@ -136,14 +159,19 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         to_status=Status.PENDING_VERIFY,
         actor_label="系统",
         at=now,
-        note="差评自动生成工单，推送12345"
-        if remote is None
-        else f"差评涉及下级系统（{remote.name}）的办件，下发至该系统按其处置规则办理",
+        note=f"差评涉及下级系统（{remote.name}）的办件，下发至该系统按其处置规则办理"
+        if remote is not None
+        else f"差评自动生成工单，推送12345平台（{platform.name}）核实交办"
+        if platform is not None
+        else "差评自动生成工单，推送12345",
         data={"rating": str(rating.public_id), "level": rating.level},
     )
     insert_new(transition)
     if remote is not None:
         return order  # its 12345 verifies it and its repeats are counted there
+    if platform is not None:
+        check_repeats(order, rating, policy, now)
+        return order  # pushed to the platform (hotline12345), whose operators verify it there
     notify(
         order,
         key="new",

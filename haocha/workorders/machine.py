@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 
 from haocha.accounts.access import Actor, Permission
-from haocha.accounts.models import Role
+from haocha.accounts.models import ApiClient, Role
 from haocha.core import clock
 from haocha.core.errors import Conflict, DomainError, Forbidden
 from haocha.workcalendar.services import workdays
@@ -54,6 +54,15 @@ class Over(StrEnum):
     HALL = "hall"  # the hall where the rating was made
     LINK = "link"  # no role: the citizen holding the order's signed link
     SYSTEM = "system"  # no role: the platform itself (intake, sweep, calendar changes)
+    PLATFORM = "platform"  # no role: the external 12345 platform of the order, by its signed callbacks
+
+
+class OnPlatform(StrEnum):
+    """Who takes an action on an order an external 12345 platform verifies and dispatches (order.platform)."""
+
+    HERE = "here"  # as on any order (督办, the sweeps, a 追评)
+    THERE = "there"  # only the platform, by its callbacks: its operators, the departments, its call-back team
+    NOT = "not"  # not taken on such an order (the platform has no such step)
 
 
 @dataclass(frozen=True)
@@ -68,8 +77,10 @@ DEPARTMENT = Grant((Role.HANDLER, Role.DEPARTMENT_ADMIN), Over.DEPARTMENT)
 HALL_CLERKS = Grant((Role.WINDOW_CLERK,), Over.HALL)
 CITIZEN = Grant((), Over.LINK)
 SYSTEM = Grant((), Over.SYSTEM)
+PLATFORM = Grant((), Over.PLATFORM)
 # The departments an order may be assigned (交办, 协办) to: those the operators' roles are held over.
-ASSIGN = Permission("交办", OPERATORS.roles)
+# An external 12345 platform assigns its own orders within its region (its ApiClient holds the scope).
+ASSIGN = Permission("交办", OPERATORS.roles, client_scope=ApiClient.Scope.WORKORDERS_PLATFORM)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Action:
     ready: Callable[[WorkOrder], Conflict | None] | None = None
     workbench: bool = True
     citizen_sees: bool = True
+    platform: OnPlatform = OnPlatform.HERE
 
 
 # ---------------------------------------------------------------- what must hold besides the status
@@ -135,39 +147,48 @@ def _a_pending_appeal(order: WorkOrder) -> Conflict | None:
 # ---------------------------------------------------------------- the table
 
 S = Status
+THERE, NOT = OnPlatform.THERE, OnPlatform.NOT
 OPEN = frozenset(OPEN_STATUSES)
 # While an extension request can be pending: the department's hands, after 签收 and before 反馈.
 EXTENSION_STATUSES = frozenset({S.ACCEPTED, S.HANDLING})
 
 TABLE: tuple[Action, ...] = (
     Action("create", "生成工单", frozenset(), (S.PENDING_VERIFY,), (SYSTEM,), workbench=False),
+    Action("acknowledge", "12345受理", OPEN, (STAY,), (PLATFORM,), workbench=False, platform=THERE),
     Action("verify", "核实", frozenset({S.PENDING_VERIFY}), (STAY,), (OPERATORS,),
-           repeat_at=frozenset({S.PENDING_ACCEPT, S.ACCEPTED})),
+           repeat_at=frozenset({S.PENDING_ACCEPT, S.ACCEPTED}), platform=THERE),
     Action("invalidate", "核实为无效", frozenset({S.PENDING_VERIFY}), (S.INVALID,), (OPERATORS,),
-           repeat_at=frozenset({S.INVALID})),
+           repeat_at=frozenset({S.INVALID}), platform=THERE),
     Action("assign", "交办", frozenset({S.PENDING_VERIFY, S.PENDING_ACCEPT, S.ACCEPTED}), (S.PENDING_ACCEPT,),
-           (OPERATORS,)),
-    Action("set_complexity", "调整问题类型", OPEN, (STAY,), (OPERATORS,), citizen_sees=False),
-    Action("merge", "并单", OPEN, (S.MERGED, STAY), (OPERATORS,), repeat_at=frozenset({S.MERGED})),
-    Action("decide_extension", "审批延期", EXTENSION_STATUSES, (STAY,), (OPERATORS,), ready=_a_pending_extension),
+           (OPERATORS,), platform=THERE),
+    Action("set_complexity", "调整问题类型", OPEN, (STAY,), (OPERATORS,), citizen_sees=False, platform=THERE),
+    Action("merge", "并单", OPEN, (S.MERGED, STAY), (OPERATORS,), repeat_at=frozenset({S.MERGED}), platform=NOT),
+    Action("decide_extension", "审批延期", EXTENSION_STATUSES, (STAY,), (OPERATORS,), ready=_a_pending_extension,
+           platform=THERE),
     Action("accept", "签收", frozenset({S.PENDING_ACCEPT}), (S.ACCEPTED,), (DEPARTMENT,),
-           repeat_at=frozenset({S.ACCEPTED})),
-    Action("return", "退单", frozenset({S.PENDING_ACCEPT, S.ACCEPTED}), (S.PENDING_VERIFY,), (DEPARTMENT,)),
+           repeat_at=frozenset({S.ACCEPTED}), platform=THERE),
+    Action("return", "退单", frozenset({S.PENDING_ACCEPT, S.ACCEPTED}), (S.PENDING_VERIFY,), (DEPARTMENT,),
+           platform=THERE),
     Action("contact", "联系群众", frozenset({S.PENDING_ACCEPT, S.ACCEPTED, S.HANDLING}), (S.HANDLING, STAY),
-           (DEPARTMENT,)),
+           (DEPARTMENT,), platform=THERE),
     Action("request_extension", "申请延期", EXTENSION_STATUSES, (STAY,), (DEPARTMENT,),
-           ready=_no_pending_extension, citizen_sees=False),
+           ready=_no_pending_extension, citizen_sees=False, platform=THERE),
     Action("feedback", "反馈办理结果", frozenset({S.HANDLING}), (S.PENDING_CALLBACK,), (DEPARTMENT,),
-           repeat_at=frozenset({S.PENDING_CALLBACK}), ready=_contacted),
+           repeat_at=frozenset({S.PENDING_CALLBACK}), ready=_contacted, platform=THERE),
     Action("on_the_spot", "当场处置", frozenset({S.PENDING_VERIFY, S.PENDING_ACCEPT, S.ACCEPTED}),
-           (S.PENDING_CALLBACK,), (DEPARTMENT, HALL_CLERKS), repeat_at=frozenset({S.PENDING_CALLBACK})),
+           (S.PENDING_CALLBACK,), (DEPARTMENT, HALL_CLERKS), repeat_at=frozenset({S.PENDING_CALLBACK}),
+           platform=NOT),
     Action("appeal", "申诉", frozenset({S.PENDING_ACCEPT, S.ACCEPTED, S.HANDLING, S.PENDING_CALLBACK}), (STAY,),
-           (DEPARTMENT,), ready=_may_appeal, citizen_sees=False),
+           (DEPARTMENT,), ready=_may_appeal, citizen_sees=False, platform=NOT),
     Action("review_appeal", "申诉复核", OPEN | {S.CLOSED}, (S.INVALID, STAY), (SUPERVISORS,),
            repeat_at=frozenset({S.INVALID}), ready=_a_pending_appeal, citizen_sees=False),
     Action("supervise", "督办", OPEN, (STAY,), (SUPERVISORS,), citizen_sees=False),
     Action("callback", "回访", frozenset({S.PENDING_CALLBACK}), (S.CLOSED, S.HANDLING), (OPERATORS, CITIZEN),
-           repeat_at=frozenset({S.CLOSED})),
+           repeat_at=frozenset({S.CLOSED}), platform=THERE),
+    Action("callback_failed", "回访未成功", frozenset({S.PENDING_CALLBACK}), (STAY,), (PLATFORM,),
+           workbench=False, platform=THERE),
+    Action("close", "12345办结", frozenset({S.PENDING_CALLBACK}), (S.CLOSED,), (PLATFORM,),
+           repeat_at=frozenset({S.CLOSED}), workbench=False, platform=THERE),
     Action("follow_up", "追评补充", OPEN, (STAY,), (SYSTEM,), workbench=False),
     Action("reopen", "追评重办", frozenset({S.CLOSED, S.INVALID}), (S.PENDING_VERIFY,), (SYSTEM,),
            workbench=False),
@@ -212,6 +233,14 @@ def _org_over(over: Over, order: WorkOrder) -> int | None:
 def may(actor: Actor, order: WorkOrder, name: str, *, via_link: bool = False) -> bool:
     """The actor holds a role of the action's grants over the organisation each grant names."""
     action = ACTIONS[name]
+    if order.platform_id and action.platform != OnPlatform.HERE:
+        # On an external 12345 platform's order its steps are its own, taken by its signed callbacks.
+        return (
+            action.platform == OnPlatform.THERE
+            and not via_link
+            and actor.client is not None
+            and actor.client.pk == order.platform_id
+        )
     if via_link:
         return any(g.over == Over.LINK for g in action.grants)
     if actor.client is not None:
@@ -223,6 +252,13 @@ def authorize(actor: Actor, order: WorkOrder, name: str, *, via_link: bool = Fal
     if may(actor, order, name, via_link=via_link):
         return
     action = ACTIONS[name]
+    if order.platform_id and action.platform == OnPlatform.THERE:
+        raise Forbidden(
+            f"该工单由12345平台核实交办，“{action.label}”在12345平台办理，办理进度由平台回传",
+            code="handled_by_platform",
+        )
+    if order.platform_id and action.platform == OnPlatform.NOT:
+        raise Forbidden(f"由12345平台办理的工单不能{action.label}", code="not_for_platform_orders")
     roles = [r for g in action.grants for r in g.roles]
     if actor.client is None and actor.has_role(*roles):
         raise Forbidden(f"该工单不在您的办理范围，不能{action.label}", code="not_your_department")
@@ -270,9 +306,18 @@ def allowed(actor: Actor, order: WorkOrder, name: str) -> bool:
     return action.ready is None or action.ready(order) is None
 
 
+# The clock's own rows: not steps anyone took, so a step may say it happened before them.
+CLOCK_ACTIONS = ("escalate", "recompute")
+
+
 def previous_step_at(order: WorkOrder) -> datetime | None:
-    """When the order's latest recorded step says it happened."""
-    row = order.transitions.order_by("-at", "-id").values_list("stated_at", "at").first()
+    """When the order's latest recorded step (the clock's own rows aside) says it happened."""
+    row = (
+        order.transitions.exclude(action__in=CLOCK_ACTIONS)
+        .order_by("-at", "-id")
+        .values_list("stated_at", "at")
+        .first()
+    )
     return (row[0] or row[1]) if row else None
 
 

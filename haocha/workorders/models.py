@@ -159,6 +159,17 @@ class WorkOrder(models.Model):
         related_name="+",
     )
     remote_number = models.CharField("下级工单编号", max_length=40, blank=True)
+    # An order an external 12345 platform verifies and dispatches (integrations/hotline12345): the steps its
+    # operators, the departments and its call-back team take arrive by its signed callbacks; see machine.py.
+    platform = models.ForeignKey(
+        "accounts.ApiClient",
+        verbose_name="12345平台",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    platform_number = models.CharField("12345工单编号", max_length=40, blank=True, db_index=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

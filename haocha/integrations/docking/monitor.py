@@ -10,7 +10,6 @@ Definitions (also on the page):
 """
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,10 +33,9 @@ from haocha.integrations.docking.models import (
 )
 from haocha.organisations.models import Organisation
 from haocha.workcalendar.arithmetic import local_date
-from haocha.workcalendar.services import load_calendar
+from haocha.workcalendar.services import workdays
 
 MONITOR = Permission("查看下级系统监测", (Role.SUPERVISOR,))
-WORK_HOURS = (9, 17)  # a child silent this long inside these hours is alerted
 REJECT_ALERT = 0.05
 IMPLAUSIBLE_MIN = 10_000
 
@@ -189,8 +187,7 @@ def per_day(child: ChildSystem, days: int = 14, now: datetime | None = None) -> 
 
 
 def _working_now(now: datetime) -> bool:
-    local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
-    return load_calendar().is_workday(local_date(now)) and WORK_HOURS[0] <= local.hour < WORK_HOURS[1]
+    return workdays.in_working_hours(now)
 
 
 def _raise(child: ChildSystem, kind: str, detail: str, now: datetime) -> bool:

@@ -98,13 +98,15 @@ def signature(secret: str, method: str, path: str, timestamp: str, nonce: str, b
     return HMAC_SHA256.sign(secret, method, path, timestamp, nonce, body)
 
 
-def signed_headers(app_id: str, secret: str, method: str, path: str, body: bytes) -> dict:
+def signed_headers(
+    app_id: str, secret: str, method: str, path: str, body: bytes, *, using: Scheme = HMAC_SHA256
+) -> dict:
     timestamp, nonce = new_timestamp_and_nonce()
     return {
         "X-Hc-App": app_id,
         "X-Hc-Timestamp": timestamp,
         "X-Hc-Nonce": nonce,
-        "X-Hc-Signature": signature(secret, method, path, timestamp, nonce, body),
+        "X-Hc-Signature": using.sign(secret, method, path, timestamp, nonce, body),
     }
 
 
@@ -120,8 +122,9 @@ def matches(secret: str, given: str, method: str, path: str, timestamp: str, non
 
 def verified_request(request, secret_of) -> tuple[object, str]:
     """Check a signed request (headers present, sender known, fresh, nonce well-formed, signature right).
-    `secret_of(app_id)` gives (secret, sender) or None for an unknown sender. Returns (sender, nonce): the
-    caller records the nonce where it keeps its senders' nonces, which refuses a replay."""
+    `secret_of(app_id)` gives (secret, sender) — or (secret, sender, scheme) when the agreement names another
+    HMAC scheme than HMAC-SHA256 — or None for an unknown sender. Returns (sender, nonce): the caller records
+    the nonce where it keeps its senders' nonces, which refuses a replay."""
     from haocha.core.errors import DomainError, Forbidden, InvalidInput
 
     app, timestamp, nonce, given = (request.headers.get(h, "") for h in HEADERS)
@@ -134,12 +137,13 @@ def verified_request(request, secret_of) -> tuple[object, str]:
     known = secret_of(app)
     if known is None:
         raise Forbidden(f"未登记、已停用或不符的接入编号：{app[:40]}", code="unknown_system")
-    secret, sender = known
+    secret, sender, *agreed = known
+    using = agreed[0] if agreed else HMAC_SHA256
     if not fresh(timestamp):
         raise Forbidden("签名时间戳无效或已过期（允许误差5分钟）", code="signature_expired")
     if not 16 <= len(nonce) <= 64:
         raise InvalidInput("X-Hc-Nonce 应为16至64个字符", code="invalid_nonce")
-    if not matches(secret, given, request.method, request.path, timestamp, nonce, request.body):
+    if not using.verify(secret, given, request.method, request.path, timestamp, nonce, request.body):
         raise Forbidden("签名不正确", code="signature_invalid")
     return sender, nonce
 

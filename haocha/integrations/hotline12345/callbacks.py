@@ -1,0 +1,255 @@
+"""The platform → haocha callbacks: each event stored once (its eventId) and applied once, in seq order,
+through the ordinary services of the work order (workorders/actions.py, citizen.py) as the platform's actor,
+at the time the step happened there. An event that arrives before those it follows waits for them."""
+
+import dataclasses
+import hashlib
+from datetime import datetime, timedelta
+
+import orjson
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from haocha.accounts.access import Actor, actor_for_client
+from haocha.core import clock
+from haocha.core.errors import DomainError, InvalidInput
+from haocha.integrations.docking import signing
+from haocha.integrations.hotline12345 import protocol
+from haocha.integrations.hotline12345.models import (
+    HotlinePlatform,
+    PlatformEvent,
+    PlatformNonce,
+    PlatformOrder,
+)
+from haocha.organisations.models import Organisation
+from haocha.workorders import actions, citizen, machine
+from haocha.workorders.models import Status, WorkOrder
+
+E = PlatformEvent.State
+
+
+def platform_for_request(request: HttpRequest) -> HotlinePlatform:
+    """The registered platform that signed this request (its scheme); a bad, stale or replayed one is refused."""
+
+    def secret_of(app):
+        platform = (
+            HotlinePlatform.objects.select_related("client", "region")
+            .filter(app_id=app, is_active=True, mode=HotlinePlatform.Mode.EXTERNAL)
+            .first()
+        )
+        return (platform.secret, platform, signing.scheme(platform.signing)) if platform else None
+
+    platform, nonce = signing.verified_request(request, secret_of)
+    now = clock.now()
+    signing.record_nonce(lambda: PlatformNonce.objects.create(platform=platform, nonce=nonce, at=now))
+    PlatformNonce.objects.filter(at__lt=now - timedelta(seconds=2 * signing.MAX_SKEW_SECONDS)).delete()
+    return platform
+
+
+def platform_actor(platform: HotlinePlatform) -> Actor:
+    return dataclasses.replace(actor_for_client(platform.client), label=f"12345平台:{platform.name}")
+
+
+def _result(raw, status: str, code: str = "", message: str = "", state: str = "") -> dict:
+    event_id = raw.get("eventId") if isinstance(raw, dict) else None
+    return {
+        "eventId": event_id if isinstance(event_id, str) else None,
+        "status": status,  # received | duplicate | refused
+        "state": state,  # applied | unchanged | waiting | failed (received and duplicate)
+        "code": code,
+        "message": message,
+    }
+
+
+def _digest(event: protocol.Event) -> str:
+    return hashlib.sha256(orjson.dumps(protocol.event_json(event), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def receive_events(platform: HotlinePlatform, raw_events: list, *, via: str = "callback") -> list[dict]:
+    return [receive_event(platform, raw, via=via) for raw in raw_events]
+
+
+def receive_event(platform: HotlinePlatform, raw, *, via: str = "callback") -> dict:
+    try:
+        event = protocol.parse_event(raw)
+    except DomainError as exc:
+        return _result(raw, "refused", exc.code, exc.message)
+    order = WorkOrder.objects.filter(number=event.order_no, platform_id=platform.client_id).first()
+    if order is None:
+        return _result(raw, "refused", "unknown_order", f"没有推送给本平台的工单 {event.order_no}")
+    digest = _digest(event)
+
+    def known() -> dict | None:
+        seen = PlatformEvent.objects.filter(platform=platform, event_id=event.event_id).first()
+        if seen is None:
+            return None
+        if seen.digest != digest:
+            return _result(raw, "refused", "event_id_reused", "该 eventId 已用于内容不同的回调")
+        return _result(raw, "duplicate", seen.code, seen.message, seen.state)
+
+    answer = known()
+    if answer is not None:
+        return answer
+    if PlatformEvent.objects.filter(order=order, seq=event.seq).exists():
+        return _result(raw, "refused", "seq_taken", f"该工单序号 {event.seq} 已有另一条回调")
+    try:
+        with transaction.atomic():
+            PlatformEvent.objects.create(
+                platform=platform,
+                order=order,
+                event_id=event.event_id,
+                seq=event.seq,
+                kind=event.kind,
+                happened_at=event.at,
+                payload=protocol.event_json(event),
+                digest=digest,
+                via=via,
+                received_at=clock.now(),
+            )
+    except IntegrityError:  # the same event, or the same seq, stored by a concurrent call
+        return known() or _result(raw, "refused", "seq_taken", f"该工单序号 {event.seq} 已有另一条回调")
+    drain(order, platform)
+    row = PlatformEvent.objects.get(platform=platform, event_id=event.event_id)
+    return _result(raw, "received", row.code, row.message, row.state)
+
+
+def drain(order: WorkOrder, platform: HotlinePlatform) -> int:
+    """Apply the order's waiting events whose turn it is, one transaction each; returns how many."""
+    applied = 0
+    while True:
+        with transaction.atomic():
+            push, _ = PlatformOrder.objects.select_for_update().get_or_create(
+                order=order,
+                defaults={"platform": platform, "queued_at": clock.now(), "state": PlatformOrder.State.SENT},
+            )
+            row = PlatformEvent.objects.filter(order=order, seq=push.applied_seq + 1).first()
+            if row is None:
+                waiting = PlatformEvent.objects.filter(order=order, state=E.WAITING).order_by("seq")
+                waiting.update(code="waiting", message=f"等待序号 {push.applied_seq + 1} 的回调")
+                return applied
+            state, code, message = apply(platform, row)
+            now = clock.now()
+            PlatformEvent.objects.filter(pk=row.pk).update(
+                state=state, code=code, message=message[:300], applied_at=now
+            )
+            changes = {"applied_seq": push.applied_seq + 1, "last_news_at": now}
+            if row.kind == "accept" and state != E.FAILED:
+                changes.update(
+                    state=PlatformOrder.State.ACKNOWLEDGED,
+                    acknowledged_at=push.acknowledged_at or now,
+                    platform_number=row.payload["data"]["platformNo"],
+                )
+            PlatformOrder.objects.filter(pk=push.pk).update(**changes)
+            applied += 1
+
+
+def _department(code: str) -> Organisation:
+    org = Organisation.objects.filter(credit_code=code.strip(), is_active=True).first()
+    if org is None:
+        raise InvalidInput(f"本系统没有统一社会信用代码为 {code} 的部门", code="unknown_department")
+    return org
+
+
+def _time(data: dict, name: str) -> datetime | None:
+    value = data.get(name)
+    return protocol.parse_time(value, name) if value else None
+
+
+def _dispatch(order, actor, d):
+    department = _department(d["departmentCode"])
+    if order.status == Status.PENDING_VERIFY:
+        return actions.work_order_verify(
+            order=order,
+            actor=actor,
+            department=department,
+            complexity=d.get("complexity", ""),
+            note=d.get("note", ""),
+        )
+    return actions.work_order_assign(
+        order=order,
+        actor=actor,
+        department=department,
+        complexity=d.get("complexity", ""),
+        note=d.get("note", ""),
+    )
+
+
+def _result_of(order, actor, d):
+    if d["result"] == "refused":
+        return actions.work_order_return(order=order, actor=actor, reason=d["text"])
+    return actions.work_order_feedback(
+        order=order,
+        actor=actor,
+        result=f"{protocol.RESULTS[d['result']]}：{d['text']}",
+        measures=d.get("measures", ""),
+    )
+
+
+def _extension(order, actor, d):
+    actions.work_order_request_extension(order=order, actor=actor, days=d["days"], reason=d["reason"])
+    order.refresh_from_db()
+    return actions.work_order_decide_extension(
+        order=order, actor=actor, approve=d["approved"], note=d.get("note", "")
+    )
+
+
+def _callback(order, actor, d):
+    if not d["success"]:
+        return actions.work_order_callback_failed(
+            order=order, actor=actor, note=d.get("reason") or "回访未成功"
+        )
+    if d.get("solved") is None or not d.get("satisfaction"):
+        raise InvalidInput("回访成功时须有 solved 和 satisfaction", code="field_required")
+    return citizen.work_order_callback(
+        order=order,
+        actor=actor,
+        solved=d["solved"],
+        satisfaction=d["satisfaction"],
+        comment=d.get("reason", ""),
+    )
+
+
+def _close(order, actor, d):
+    if order.status == Status.CLOSED:
+        raise machine.AlreadyDone("工单已办结")
+    return actions.work_order_close(order=order, actor=actor, note=d.get("note") or "12345平台办结")
+
+
+# The platform's step → the work order's service (the machine guards each as for anyone).
+APPLY = {
+    "accept": lambda o, a, d: actions.work_order_acknowledge(order=o, actor=a, platform_number=d["platformNo"]),
+    "verify": lambda o, a, d: actions.work_order_verify(
+        order=o, actor=a, complexity=d.get("complexity", ""), note=d.get("note", "")
+    ),
+    "invalid": lambda o, a, d: actions.work_order_invalidate(order=o, actor=a, reason=d["reason"], note=d["note"]),
+    "dispatch": _dispatch,
+    "sign": lambda o, a, d: actions.work_order_accept(order=o, actor=a),
+    "contact": lambda o, a, d: actions.work_order_contact(
+        order=o, actor=a, method=d["method"], outcome=d["outcome"], reached=d.get("reached", True),
+        contacted_at=_time(d, "contactTime"),
+    ),
+    "result": _result_of,
+    "extension": _extension,
+    "return": lambda o, a, d: actions.work_order_return(order=o, actor=a, reason=d["reason"]),
+    "reassign": lambda o, a, d: actions.work_order_assign(
+        order=o, actor=a, department=_department(d["departmentCode"]), note=d.get("note", "")
+    ),
+    "callback": _callback,
+    "close": _close,
+}  # fmt: skip
+
+
+def apply(platform: HotlinePlatform, row: PlatformEvent) -> tuple[str, str, str]:
+    """One event through the machine, at the time it happened on the platform (never before the order's
+    previous step, never after now); (state, code, message)."""
+    order = WorkOrder.objects.select_related("rating", "department", "region").get(pk=row.order_id)
+    previous = machine.previous_step_at(order)
+    at = min(max(row.happened_at, previous or row.happened_at), clock.now())
+    try:
+        with clock.replay_at(at), transaction.atomic():
+            APPLY[row.kind](order, platform_actor(platform), row.payload.get("data") or {})
+    except machine.AlreadyDone as exc:
+        return E.UNCHANGED, exc.code, exc.message
+    except DomainError as exc:
+        return E.FAILED, exc.code, exc.message
+    return E.APPLIED, "", f"已{protocol.KINDS[row.kind].label}"
