@@ -14,7 +14,9 @@ from haocha.integrations.hotline12345.services import platform_register
 CONTACT_KEY = "0123456789abcdef0123456789abcdef"
 
 
-def external_platform(cast, *, url="http://127.0.0.1:9/", signing_name="hmac-sha256", contact_key=CONTACT_KEY):
+def external_platform(
+    cast, *, url="http://127.0.0.1:9/", signing_name="hmac-sha256", contact_key=CONTACT_KEY
+):
     platform, secret, key = platform_register(
         region_code=cast.city.code,
         name="长沙市12345政务服务便民热线",

@@ -43,7 +43,9 @@ def test_a_region_on_the_builtin_workbench_is_untouched(cast):
 def test_the_platform_callbacks_close_the_order_with_its_callback_result(cast):
     platform = external_platform(cast)
     order = bad_rating(cast, "HL-3")
-    events = [event(order, i, kind, data) for i, (kind, data) in enumerate(steps_to_close(order, cast.dept_a), 1)]
+    events = [
+        event(order, i, kind, data) for i, (kind, data) in enumerate(steps_to_close(order, cast.dept_a), 1)
+    ]
     got = results(post_events(platform, events))
     assert [r["state"] for r in got] == ["applied"] * len(events), got
     order = refresh(order)
@@ -53,7 +55,16 @@ def test_the_platform_callbacks_close_the_order_with_its_callback_result(cast):
     assert order.callback_solved is True and order.callback_satisfaction == "satisfied"
     assert order.contacted_at is not None and order.closed_at is not None
     actions = list(order.transitions.values_list("action", flat=True))
-    assert actions == ["create", "acknowledge", "verify", "assign", "accept", "contact", "feedback", "callback"]
+    assert actions == [
+        "create",
+        "acknowledge",
+        "verify",
+        "assign",
+        "accept",
+        "contact",
+        "feedback",
+        "callback",
+    ]
     assert set(order.transitions.exclude(action="create").values_list("actor_label", flat=True)) == {
         "12345平台:长沙市12345政务服务便民热线"
     }
@@ -113,21 +124,24 @@ def test_a_step_the_machine_refuses_is_recorded_as_failed_and_the_next_ones_go_o
 
 
 def test_an_assignment_outside_the_platforms_region_is_refused(cast):
-    from tests.factories import make_org, make_region
     from haocha.organisations.models import Organisation, Region
+    from tests.factories import make_org, make_region
 
     other = make_region("430200", "株洲市", Region.Level.CITY, cast.province)
     stranger = make_org("株洲市市场监督管理局", Organisation.Kind.DEPARTMENT, other, code_seq=9)
     platform = external_platform(cast)
     order = bad_rating(cast, "HL-7")
-    got = results(post_events(platform, [event(order, 1, "dispatch", {"departmentCode": stranger.credit_code})]))
+    got = results(
+        post_events(platform, [event(order, 1, "dispatch", {"departmentCode": stranger.credit_code})])
+    )
     assert got[0]["code"] == "department_out_of_scope"
 
 
 def test_forged_stale_and_replayed_callbacks_are_refused(cast):
+    import orjson
+
     from haocha.integrations.docking import signing
     from haocha.integrations.hotline12345.protocol import CALLBACK_PATH
-    import orjson
 
     platform = external_platform(cast)
     order = bad_rating(cast, "HL-8")
@@ -182,3 +196,165 @@ def test_malformed_events_are_refused_one_by_one_with_a_code(cast, raw, code):
     got = results(post_events(platform, [bad, good]))
     assert got[0]["status"] == "refused" and got[0]["code"] == code, got[0]
     assert got[1]["state"] == "applied"
+
+
+def test_the_12345_page_lists_stuck_pushes_and_requeues_them_in_scope(cast):
+    from haocha.accounts.models import Role
+    from tests.factories import make_user
+    from tests.workorder_helpers import staff
+
+    external_platform(cast)
+    order = bad_rating(cast, "HL-P1")
+    PlatformOrder.objects.filter(order=order).update(
+        state=PlatformOrder.State.STUCK, last_error="HTTP 400 字段缺失"
+    )
+    page = staff(cast.supervisor).get("/hotline12345/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert order.number in text and "HTTP 400 字段缺失" in text and "长沙市12345政务服务便民热线" in text
+    # Another region's supervisor sees the page but not this city's order, and cannot requeue it.
+    outsider = staff(cast.outsider)
+    assert order.number not in outsider.get("/hotline12345/").content.decode()
+    push = PlatformOrder.objects.get(order=order)
+    outsider.post("/hotline12345/requeue/", {"id": push.pk})
+    assert PlatformOrder.objects.get(pk=push.pk).state == PlatformOrder.State.STUCK
+    # A handler has no such page.
+    assert staff(cast.handler_a).get("/hotline12345/").status_code == 403
+    anonymous = staff(make_user("nobody", Role.WINDOW_CLERK, organisation=cast.hall))
+    assert anonymous.get("/hotline12345/").status_code == 403
+    r = staff(cast.supervisor).post("/hotline12345/requeue/", {"id": push.pk})
+    assert r.status_code == 302
+    assert PlatformOrder.objects.get(pk=push.pk).state == PlatformOrder.State.QUEUED
+
+
+def test_the_order_page_shows_the_platform_and_its_number_and_offers_no_12345_steps(cast):
+    from tests.workorder_helpers import staff
+
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-P2")
+    results(post_events(platform, [event(order, 1, "accept", {"platformNo": "12345ABC"})]))
+    text = staff(cast.operator).get(f"/workorders/{order.number}/").content.decode()
+    assert 'id="handled-by-platform"' in text and "12345ABC" in text
+    assert "/act/verify/" not in text and "/act/invalidate/" not in text
+    assert "/act/supervise/" in staff(cast.supervisor).get(f"/workorders/{order.number}/").content.decode()
+
+
+def test_a_step_reported_late_counts_at_the_time_it_happened_on_the_platform(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.workorders.sweep import work_orders_sweep
+    from tests.workorder_helpers import frozen
+
+    platform = external_platform(cast)
+    start = (timezone.now() - timedelta(days=10)).replace(microsecond=0)
+    with frozen(start - timedelta(minutes=1)):
+        order = bad_rating(cast, "HL-T1")
+    steps = [
+        event(order, 1, "accept", {"platformNo": "12345T1"}, at=start),
+        event(
+            order, 2, "dispatch", {"departmentCode": cast.dept_a.credit_code}, at=start + timedelta(minutes=5)
+        ),
+    ]
+    results(post_events(platform, steps))
+    order = refresh(order)
+    assert order.assigned_at == start + timedelta(minutes=5)  # the clocks start when 12345 dispatched
+    contact_due = order.contact_due_at
+    # The platform's callback of its contact is late; meanwhile the sweep has escalated the order.
+    assert work_orders_sweep(now=contact_due + timedelta(hours=1))["level1"] == 1
+    contacted = contact_due - timedelta(hours=2)
+    got = results(post_events(platform, [event(order, 3, "contact", {"method": "phone", "outcome": "已联系"},
+                                               at=contacted)]))  # fmt: skip
+    assert got[0]["state"] == "applied", got
+    order = refresh(order)
+    assert order.contacted_at == contacted < order.contact_due_at  # in time, though reported after 督办
+
+
+def hotline_rating(
+    cast, platform, case_no, *, seq, hotline_no, kind="", level="very_dissatisfied", channel=None
+):
+    from django.test import Client
+
+    from tests.factories import finished_case
+
+    if not kind:
+        finished_case(cast, case_no, seq=seq)
+    body = {
+        "case_no": case_no,
+        "channel": channel or "hotline_12345",
+        "level": level,
+        "comment": "打了三次电话才办成",
+        "hotline_order_no": hotline_no,
+    }
+    path = "/api/ratings/follow-up" if kind == "follow_up" else "/api/ratings"
+    return Client().post(path, body, content_type="application/json", headers={"X-Api-Key": platform.raw_key})
+
+
+def test_a_hotline_rating_on_a_new_12345_order_makes_that_order_here_without_a_push(cast):
+    from haocha.workorders.models import WorkOrder
+
+    platform = external_platform(cast)
+    r = hotline_rating(cast, platform, "HL-H1", seq=31, hotline_no="12345H0001")
+    assert r.status_code == 201, r.content
+    order = WorkOrder.objects.get(rating__public_id=r.json()["id"])
+    assert order.platform_id == platform.client_id and order.platform_number == "12345H0001"
+    assert PlatformOrder.objects.get(order=order).state == PlatformOrder.State.ACKNOWLEDGED
+    assert not OutboxMessage.objects.filter(topic="hotline12345.push").exists()
+    # The platform calls back under its own number.
+    ev = event(order, 1, "dispatch", {"departmentCode": cast.dept_a.credit_code})
+    ev["orderNo"] = "12345H0001"
+    assert results(post_events(platform, [ev]))[0]["state"] == "applied"
+    assert refresh(order).status == Status.PENDING_ACCEPT
+
+
+def test_the_call_back_satisfaction_on_the_same_12345_order_makes_no_second_order(cast):
+    from haocha.workorders.models import WorkOrder
+
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-H2")
+    results(post_events(platform, [event(order, 1, "accept", {"platformNo": "12345H0002"})]))
+    r = hotline_rating(cast, platform, "HL-H2", seq=0, hotline_no="12345H0002", kind="follow_up")
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.count() == 1
+    follow = order.transitions.get(action="follow_up")
+    assert "12345H0002" in follow.note and follow.data["hotline_order_no"] == "12345H0002"
+    # A hotline rating about another case naming the same 12345 order: still the same matter.
+    r = hotline_rating(cast, platform, "HL-H3", seq=32, hotline_no="12345H0002")
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.count() == 1
+
+
+def test_a_12345_order_number_belongs_to_the_hotline_channel_only(cast):
+    platform = external_platform(cast)
+    r = hotline_rating(cast, platform, "HL-H4", seq=33, hotline_no="12345H0004", channel="pc")
+    assert r.status_code == 422 and r.json()["code"] == "hotline_order_no_not_allowed"
+    r = hotline_rating(cast, platform, "HL-H5", seq=34, hotline_no="12345 H/0005")
+    assert r.status_code == 422 and r.json()["code"] == "invalid_hotline_order_no"
+    from haocha.evaluations.models import Rating
+
+    assert not Rating.objects.exists()
+
+
+def test_on_the_builtin_workbench_a_hotline_rating_naming_an_order_joins_it(cast):
+    from haocha.workorders.models import WorkOrder
+
+    order = bad_rating(cast, "HL-H6")  # no external platform: haocha's own 12345 workbench
+    from tests.factories import make_client
+
+    _client, key = make_client("12345热线系统", regions=[cast.city])
+    from django.test import Client
+
+    from tests.factories import finished_case
+
+    finished_case(cast, "HL-H7", seq=35)
+    r = Client().post(
+        "/api/ratings",
+        {"case_no": "HL-H7", "channel": "hotline_12345", "level": "dissatisfied", "comment": "还是没解决",
+         "hotline_order_no": order.number},
+        content_type="application/json",
+        headers={"X-Api-Key": key},
+    )  # fmt: skip
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.count() == 1
+    assert order.transitions.filter(action="follow_up").exists()

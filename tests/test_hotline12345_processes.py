@@ -78,7 +78,12 @@ def a_bad_rating(cast, case_no: str, seq: int) -> WorkOrder:
     finished_case(cast, case_no, seq=seq)
     r = Client().post(
         "/api/ratings",
-        {"case_no": case_no, "channel": "pc", "level": "very_dissatisfied", "comment": "材料被退回三次，没人说明原因"},
+        {
+            "case_no": case_no,
+            "channel": "pc",
+            "level": "very_dissatisfied",
+            "comment": "材料被退回三次，没人说明原因",
+        },
         content_type="application/json",
         headers={"X-Api-Key": cast.key_city},
     )
@@ -163,7 +168,9 @@ def test_a_bad_rating_goes_to_the_platform_and_comes_back_closed(running):
     assert list(order.transitions.values_list("action", flat=True)) == [
         "create", "acknowledge", "verify", "assign", "accept", "contact", "feedback", "callback",
     ]  # fmt: skip
-    assert [e["answer"]["state"] for e in standin.order(order.number)["events"] if e["answer"]["status"] != "lost"]
+    assert [
+        e["answer"]["state"] for e in standin.order(order.number)["events"] if e["answer"]["status"] != "lost"
+    ]
 
     # A forged callback is refused and changes nothing.
     forged = signing.signed_headers(platform.app_id, "a-guess", "POST", CALLBACK_PATH, body)
@@ -181,7 +188,7 @@ def test_the_platform_down_for_a_while_loses_and_doubles_nothing(running):
 
     from django.utils import timezone
 
-    cast, platform, server, standin = running
+    cast, _platform, server, standin = running
     standin.control(down=True)
     orders = [a_bad_rating(cast, f"HP-D{i}", 80 + i) for i in range(3)]
     outbox_process()

@@ -205,6 +205,9 @@ ONE_PATH = {
     "flag_reason_required": "correction flags: test_flag_rules_through_the_flags_api",
     "already_invalid": "correction flags: test_flag_rules_through_the_flags_api",
     "already_valid": "correction flags: test_flag_rules_through_the_flags_api",
+    "hotline_order_no_not_allowed": "12345 order numbers come with the hotline's API ratings only (no import "
+    "column): tests/test_hotline12345.py::test_a_12345_order_number_belongs_to_the_hotline_channel_only",
+    "invalid_hotline_order_no": "as above: test_a_12345_order_number_belongs_to_the_hotline_channel_only",
 }
 
 

@@ -59,6 +59,7 @@ PAGES: tuple[Page, ...] = (
     Page("mining", "差评挖掘", "/mining/", roles=(S.SUPERVISOR, S.DEPARTMENT_ADMIN, S.HANDLER)),
     Page("channels", "评价渠道", "/channels/", roles=(S.WINDOW_CLERK, S.DEPARTMENT_ADMIN, S.SUPERVISOR)),
     Page("docking", "上下级对接", "/docking/", roles=(S.SUPERVISOR,)),
+    Page("hotline12345", "12345平台对接", "/hotline12345/", roles=(S.SUPERVISOR, S.OPERATOR_12345)),
     Page("messages", "消息", "/workorders/messages/", roles=ALL_ROLES),
     Page("api_docs", "接口文档", "/api/docs", roles=(S.SYSTEM_ADMIN,)),
     Page("admin", "管理后台", "/admin/", roles=(S.SYSTEM_ADMIN,)),

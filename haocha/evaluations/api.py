@@ -64,6 +64,9 @@ class RatingIn(Schema):
         "", max_length=12, description="评价发生地行政区划代码（默认为办件或窗口所在区划）"
     )
     idempotency_key: str = Field("", max_length=64, description="幂等键；也可用请求头 Idempotency-Key")
+    hotline_order_no: str = Field(
+        "", max_length=40, description="12345工单编号（仅 hotline_12345 渠道：来电一次一评、办结回访满意度）"
+    )
 
 
 class FollowUpIn(RatingIn):
@@ -207,6 +210,7 @@ def rating_input(payload: RatingIn, remote_addr: str | None, idempotency_header:
         device_id=payload.device_id,
         region_code=payload.region_code,
         idempotency_key=idempotency_header or payload.idempotency_key,
+        hotline_order_no=payload.hotline_order_no,
     )
 
 

@@ -163,6 +163,9 @@ class Rating(models.Model):
     received_at = models.DateTimeField("接收时间", auto_now_add=True)
     client_ip = models.GenericIPAddressField("评价IP", null=True, blank=True)
     device_id = models.CharField("设备编号", max_length=64, blank=True)
+    # A rating on the 12345 hotline channel names the 12345 order of the call (a caller's 一次一评, or the
+    # call-back satisfaction on a handled order): the matter is that order, not a second one.
+    hotline_order_no = models.CharField("12345工单编号", max_length=40, blank=True, default="")
     source = models.ForeignKey(
         "accounts.ApiClient",
         verbose_name="来源系统",

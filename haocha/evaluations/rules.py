@@ -10,6 +10,7 @@ of the row to write, or `Replay(prior)` when the submission repeats one already 
 Nothing here reads or writes the database, so the same context gives the same answer on every path.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, NoReturn
@@ -43,6 +44,8 @@ RULES: dict[str, tuple[int, str]] = {
     "level_mismatch": (422, "同时提供的几种满意度表示不一致：{values}"),
     # channel and what is rated
     "unknown_channel": (422, "未知的评价渠道：{channel}"),
+    "hotline_order_no_not_allowed": (422, "12345工单编号只能随12345热线渠道（hotline_12345）的评价提交"),
+    "invalid_hotline_order_no": (422, "12345工单编号应为1至40位字母、数字或短横线"),
     "channel_not_allowed": (422, "系统默认评价只能由系统生成"),
     "case_or_window_required": (422, "须提供办件编号，或在“一次一评”时提供窗口编码"),
     "case_not_found": (404, "办件 {case_no} 不存在或无权访问"),
@@ -132,6 +135,7 @@ class RatingInput:
     client_ip: str | None = None
     device_id: str = ""
     idempotency_key: str = ""
+    hotline_order_no: str = ""  # the 12345 order of a hotline rating
 
 
 # --- the context a caller loads ----------------------------------------------------------------------
@@ -296,6 +300,27 @@ def check_channel(channel: str) -> None:
 
 
 _CHANNELS = frozenset(Channel.values)
+_HOTLINE_ORDER_NO = re.compile(r"[0-9A-Za-z-]{1,40}")
+
+
+def hotline_order_of(data: RatingInput) -> str:
+    """The 12345 order a hotline rating names (blank: none); only the hotline channel names one."""
+    value = strip_invisible(data.hotline_order_no or "").strip()
+    if not value:
+        return ""
+    if data.channel != Channel.HOTLINE_12345:
+        refuse("hotline_order_no_not_allowed")
+    if not _HOTLINE_ORDER_NO.fullmatch(value):
+        refuse("invalid_hotline_order_no")
+    return value
+
+
+def _with_hotline_order(fields: dict, hotline_no: str) -> dict:
+    if hotline_no:
+        fields["hotline_order_no"] = hotline_no
+    return fields
+
+
 _APPLICANT_TYPES = frozenset(ApplicantType.values)
 _PERSON = ApplicantType.PERSON.value
 
@@ -501,6 +526,7 @@ def _fields(kind, case_id, first_id, where, content: Content, aset, channel, eva
 def first_rating(ctx: Context, data: RatingInput) -> dict | Replay:
     """一事一评 (a case) or 一次一评 (a window visit, no case): the fields of the row, or a Replay."""
     check_channel(data.channel)
+    hotline_no = hotline_order_of(data)
     case = ctx.case
     if data.case_no:
         if case is None:
@@ -557,7 +583,7 @@ def first_rating(ctx: Context, data: RatingInput) -> dict | Replay:
         )
     else:
         where = (department_id, window.hall_id, window.id, staff_id, None, region.id)
-    return _fields(
+    fields = _fields(
         FIRST,
         case.id if case else None,
         None,
@@ -568,11 +594,13 @@ def first_rating(ctx: Context, data: RatingInput) -> dict | Replay:
         evaluator,
         rated_at,
     )
+    return _with_hotline_order(fields, hotline_no)
 
 
 def follow_up(ctx: Context, data: RatingInput) -> dict | Replay:
     """追评: the one follow-up a case allows, by its first evaluator, within the policy's days after it."""
     check_channel(data.channel)
+    hotline_no = hotline_order_of(data)
     case = ctx.case
     if case is None:
         refuse("case_not_found", case_no=data.case_no)
@@ -594,7 +622,7 @@ def follow_up(ctx: Context, data: RatingInput) -> dict | Replay:
     if arrived > follow_up_until(first.rated_at, ctx.policy):
         refuse("follow_up_window_closed", days=ctx.policy.follow_up_days)
     content = content_of(data, ctx.indicator_set)
-    return _fields(
+    fields = _fields(
         FOLLOW_UP,
         case.id,
         first.id,
@@ -605,6 +633,7 @@ def follow_up(ctx: Context, data: RatingInput) -> dict | Replay:
         evaluator,
         rated_at,
     )
+    return _with_hotline_order(fields, hotline_no)
 
 
 def default_rating(ctx: Context, level: str, rated_at: datetime) -> dict:

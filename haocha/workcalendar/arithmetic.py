@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 from haocha.workcalendar.statutory import statutory_holidays
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-WORK_HOURS = (9, 17)  # office hours of a working day (local time): "N working hours", "silent in working hours"
+WORK_HOURS = (
+    9,
+    17,
+)  # office hours of a working day (local time): "N working hours", "silent in working hours"
 
 
 @dataclass(frozen=True)

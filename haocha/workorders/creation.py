@@ -65,6 +65,20 @@ def platform_for(rating: Rating):
     return None
 
 
+def same_matter(hotline_order_no: str) -> WorkOrder | None:
+    """The work order a 12345 order number names: an order an external platform took in under that number,
+    or (the built-in workbench) this system's own order number."""
+    from django.db.models import Q
+
+    return (
+        WorkOrder.objects.filter(Q(platform_number=hotline_order_no) | Q(number=hotline_order_no))
+        .exclude(status=Status.MERGED)
+        .select_related("rating", "region")
+        .order_by("-pk")
+        .first()
+    )
+
+
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
     if rating.level in BAD_LEVELS:
         return True
@@ -97,6 +111,14 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         return None
     now = rating.received_at or clock.now()
     system = Actor(label="系统")
+    if rating.hotline_order_no:
+        same = same_matter(rating.hotline_order_no)
+        if same is not None:  # the 12345 order of the call is a work order here already: no second one
+            if not same.is_open or same.handled_by_id:
+                return None
+            note = f"12345热线评价（12345工单 {rating.hotline_order_no}）：{rating.comment or '（无文字）'}"
+            data = {"rating": str(rating.public_id), "hotline_order_no": rating.hotline_order_no}
+            return machine.move(same, "follow_up", actor=system, now=now, note=note, data=data)
     if rating.kind == Rating.Kind.FOLLOW_UP and rating.case_id:
         existing = (
             WorkOrder.objects.filter(case_id=rating.case_id)
@@ -150,6 +172,8 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         summary=rating.comment or "",
         handled_by=remote,
         platform=platform,
+        # A hotline rating on a 12345 order haocha has not seen: that order is this one (no push needed).
+        platform_number=rating.hotline_order_no if platform is not None else "",
     )
     insert_new(order)
     transition = Transition(
@@ -161,6 +185,8 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         at=now,
         note=f"差评涉及下级系统（{remote.name}）的办件，下发至该系统按其处置规则办理"
         if remote is not None
+        else f"12345热线差评（12345工单 {rating.hotline_order_no}），由12345平台（{platform.name}）办理"
+        if platform is not None and rating.hotline_order_no
         else f"差评自动生成工单，推送12345平台（{platform.name}）核实交办"
         if platform is not None
         else "差评自动生成工单，推送12345",

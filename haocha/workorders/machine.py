@@ -306,18 +306,15 @@ def allowed(actor: Actor, order: WorkOrder, name: str) -> bool:
     return action.ready is None or action.ready(order) is None
 
 
-# The clock's own rows: not steps anyone took, so a step may say it happened before them.
+# The clock's own rows (逾期督办, 重算期限): not steps anyone took.
 CLOCK_ACTIONS = ("escalate", "recompute")
 
 
-def previous_step_at(order: WorkOrder) -> datetime | None:
-    """When the order's latest recorded step (the clock's own rows aside) says it happened."""
-    row = (
-        order.transitions.exclude(action__in=CLOCK_ACTIONS)
-        .order_by("-at", "-id")
-        .values_list("stated_at", "at")
-        .first()
-    )
+def previous_step_at(order: WorkOrder, *, clock_steps: bool = True) -> datetime | None:
+    """When the order's latest recorded step says it happened (without `clock_steps`, the clock's own rows
+    aside: what a partner system's step, reported late at the time it happened there, may precede)."""
+    rows = order.transitions.all() if clock_steps else order.transitions.exclude(action__in=CLOCK_ACTIONS)
+    row = rows.order_by("-at", "-id").values_list("stated_at", "at").first()
     return (row[0] or row[1]) if row else None
 
 

@@ -147,7 +147,7 @@ def parse_event(raw) -> Event:
     if not isinstance(raw, dict):
         raise InvalidInput("回调事件应为对象", code="invalid_event")
     event_id = _ascii_id(raw.get("eventId"), "eventId", 64)
-    order_no = _ascii_id(raw.get("orderNo"), "orderNo", 24)
+    order_no = _ascii_id(raw.get("orderNo"), "orderNo", 40)
     seq = raw.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 100_000:
         raise InvalidInput("seq 应为1起的整数（每张工单内的回调序号）", code="invalid_seq")

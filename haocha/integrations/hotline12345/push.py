@@ -57,6 +57,21 @@ def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
         )
     if order is None:
         return
+    if order.rating_id == rating.pk and order.platform_number:
+        # The platform's own order (a hotline rating named it): known there already, nothing to push.
+        now = clock.now()
+        PlatformOrder.objects.get_or_create(
+            order=order,
+            defaults={
+                "platform": HotlinePlatform.objects.get(client_id=order.platform_id),
+                "state": State.ACKNOWLEDGED,
+                "platform_number": order.platform_number,
+                "queued_at": now,
+                "acknowledged_at": now,
+                "last_news_at": now,
+            },
+        )
+        return
     if order.rating_id == rating.pk:
         reason = "new"
     else:
