@@ -197,6 +197,12 @@ HAOCHA_DOCKING_BATCH = env_int("HAOCHA_DOCKING_BATCH", 500)
 HAOCHA_DOCKING_TIMEOUT = env_int("HAOCHA_DOCKING_TIMEOUT", 30)
 # A child silent this long inside working hours (9:00–17:00 on working days) is alerted.
 HAOCHA_DOCKING_SILENT_MINUTES = env_int("HAOCHA_DOCKING_SILENT_MINUTES", 30)
+# 12345 (haocha/integrations/hotline12345): a region's external platform is registered with `haocha
+# hotline12345 platform`. The demo (`make run`) registers the stand-in platform for its city when
+# HAOCHA_DEMO_12345=external, and `haocha serve --with-worker` then starts the stand-in on this port.
+HAOCHA_DEMO_12345 = env_str("HAOCHA_DEMO_12345", "builtin")
+HAOCHA_12345_STANDIN_PORT = env_int("HAOCHA_12345_STANDIN_PORT", 8012)
+STANDIN_12345_FILE = VAR_DIR / "12345-standin.json"
 
 LOGGING = {
     "version": 1,

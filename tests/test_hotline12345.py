@@ -358,3 +358,26 @@ def test_on_the_builtin_workbench_a_hotline_rating_naming_an_order_joins_it(cast
     assert r.status_code == 201, r.content
     assert WorkOrder.objects.count() == 1
     assert order.transitions.filter(action="follow_up").exists()
+
+
+def test_docs_interface_keeps_up_with_the_12345_protocol():
+    """Every event type, field, code table value and refusal code of the protocol is in docs/interface.md."""
+    import re
+    from pathlib import Path
+
+    from haocha.integrations.hotline12345 import callbacks, protocol
+
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "interface.md").read_text().split("## 7.", 1)[1]
+    names = set(protocol.KINDS)
+    names |= {f.name for k in protocol.KINDS.values() for f in k.fields}
+    for table in (protocol.COMPLEXITY, protocol.INVALID_REASONS, protocol.CONTACT_METHODS, protocol.RESULTS,
+                  protocol.SATISFACTION):  # fmt: skip
+        names |= set(table)
+    sources = [Path(m.__file__).read_text() for m in (protocol, callbacks)]
+    codes = {c for text in sources for c in re.findall(r'code="([a-z_]+)"', text)}
+    codes |= {c for text in sources for c in re.findall(r'"refused", "([a-z_]+)"', text)}
+    codes |= {"invalid_eventId", "invalid_orderNo"}
+    assert {"unknown_order", "event_id_reused", "seq_taken", "time_in_future", "unknown_department"} <= codes
+    missing = sorted(n for n in names | codes if f"`{n}`" not in doc)
+    assert not missing, f"not in docs/interface.md section 7: {missing}"

@@ -1,6 +1,7 @@
 """A stand-in external 12345 platform, its own process, for tests and demos (no Django, no database).
 
     haocha hotline12345 standin --app-id 12345-430100 --secret S --haocha http://127.0.0.1:8000 [--port 0]
+    haocha hotline12345 standin --config var/12345-standin.json --haocha http://127.0.0.1:8000 --port 8012
 
 Prints `PORT <n>` once it listens. It speaks the platform side of protocol.py: it checks haocha's signed
 pushes (forged, stale and replayed ones refused), gives each order a 12345 工单编号, and calls haocha back,
@@ -356,14 +357,24 @@ def make_handler(platform: Platform):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed as PORT <n>)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--app-id", required=True, help="平台在好差评系统的接入编号")
-    parser.add_argument("--secret", required=True, help="双方约定的签名密钥")
+    parser.add_argument("--app-id", default="", help="平台在好差评系统的接入编号")
+    parser.add_argument("--secret", default="", help="双方约定的签名密钥")
+    parser.add_argument(
+        "--config", default="", help="JSON 文件：app_id、secret、signing（演示用，代替上两项）"
+    )
     parser.add_argument("--signing", default="hmac-sha256", help="hmac-sha256 或 hmac-sm3")
     parser.add_argument("--haocha", required=True, help="好差评系统地址（回调 /api/hotline12345/callback）")
     parser.add_argument("--no-auto-accept", action="store_true", help="收到工单后不自动受理")
 
 
 def serve(args, out=sys.stdout) -> None:
+    if args.config:
+        with open(args.config, "rb") as f:
+            config = orjson.loads(f.read())
+        args.app_id, args.secret = config["app_id"], config["secret"]
+        args.signing = config.get("signing", args.signing)
+    if not (args.app_id and args.secret):
+        raise SystemExit("须提供 --app-id 和 --secret，或 --config")
     platform = Platform(
         args.app_id, args.secret, args.signing, args.haocha, auto_accept=not args.no_auto_accept
     )

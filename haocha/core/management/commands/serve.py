@@ -12,6 +12,7 @@ Two servers, chosen by where haocha runs (`--server` / HAOCHA_SERVER overrides):
 """
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -73,20 +74,39 @@ class Command(BaseCommand):
             f"数据库 {db['ENGINE'].rsplit('.', 1)[-1]}，{opts['workers']} 个工作进程，每个 {opts['threads']} 个线程）"
         )
         worker = None
+        standin = None
         if opts["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "haocha.cli", "worker"])
+            standin = self._standin_12345(opts)
+            # A SIGTERM (systemd, kill) ends the server through the finally below: no child outlives it.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             if kind == "waitress":
                 self._waitress(opts)
             else:
                 self._granian(opts)
         finally:
-            if worker is not None:
-                worker.terminate()
+            for child in (worker, standin):
+                if child is None:
+                    continue
+                child.terminate()
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()
+
+    def _standin_12345(self, opts):
+        """The demo's stand-in 12345 platform (HAOCHA_DEMO_12345=external wrote its file), calling back here."""
+        path = settings.STANDIN_12345_FILE
+        if not path.exists():
+            return None
+        port = settings.HAOCHA_12345_STANDIN_PORT
+        self.stdout.write(f"模拟12345平台：http://127.0.0.1:{port}/ （外部12345平台演示）")
+        return subprocess.Popen(
+            [sys.executable, "-m", "haocha.cli", "hotline12345", "standin", "--config", str(path),
+             "--port", str(port), "--haocha", f"http://127.0.0.1:{opts['port']}"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
 
     def _waitress(self, opts):
         import waitress

@@ -1,8 +1,10 @@
 """`haocha demo`: fill an empty database with a deterministic demo city (halls, items, cases, ratings)."""
 
 import os
+import secrets
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from haocha.analytics.services import rollups_apply_all
@@ -75,6 +77,32 @@ class Command(BaseCommand):
         rollups_apply_all()  # the statistics pages read the rollups, not the ratings
         mining_refresh_all(batch=20000)  # keywords and 差评 themes, precomputed
         self._summary(result, password)
+        if settings.HAOCHA_DEMO_12345 == "external":
+            self._external_12345()
+
+    def _external_12345(self):
+        """From now on the city's 差评 go to a stand-in external 12345 platform (`haocha serve --with-worker`
+        starts it); what the demo made before stays with the built-in workbench."""
+        import orjson
+
+        from haocha.integrations.hotline12345.services import platform_register
+
+        port = settings.HAOCHA_12345_STANDIN_PORT
+        platform, secret, _key = platform_register(
+            region_code=settings.HAOCHA_REGION_CODE,
+            name="12345政务服务便民热线（模拟平台）",
+            base_url=f"http://127.0.0.1:{port}",
+            contact_key=secrets.token_hex(16),
+        )
+        path = settings.STANDIN_12345_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(
+            orjson.dumps({"app_id": platform.app_id, "secret": secret, "signing": platform.signing})
+        )
+        self.stdout.write(
+            f"  新差评推送外部12345平台（模拟）：{platform.name}，页面 http://127.0.0.1:{port}/"
+        )
 
     def _summary(self, result, password):
         c = result.counts
