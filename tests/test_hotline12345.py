@@ -381,3 +381,35 @@ def test_docs_interface_keeps_up_with_the_12345_protocol():
     assert {"unknown_order", "event_id_reused", "seq_taken", "time_in_future", "unknown_department"} <= codes
     missing = sorted(n for n in names | codes if f"`{n}`" not in doc)
     assert not missing, f"not in docs/interface.md section 7: {missing}"
+
+
+def test_a_supervision_here_is_pushed_to_the_platform(cast, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from haocha.core.outbox import outbox_process
+    from haocha.integrations.hotline12345.client import PlatformClient
+    from haocha.workorders.sweep import work_orders_sweep
+    from tests.workorder_helpers import act
+
+    sent = []
+    monkeypatch.setattr(
+        PlatformClient, "push", lambda self, payload: sent.append(payload) or {"platformNo": "P1"}
+    )
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-S1")
+    outbox_process()
+    results(post_events(platform, [event(order, 1, "dispatch", {"departmentCode": cast.dept_a.credit_code})]))
+    r = act(cast.supervisor, order, "supervise", note="请于今日联系群众", deadline="")
+    assert r.status_code == 302, r.content
+    outbox_process()
+    assert [p["reason"] for p in sent] == ["new", "supervise"]
+    assert sent[1]["supervision"]["kind"] == "督办" and sent[1]["supervision"]["note"] == "请于今日联系群众"
+    assert sent[1]["version"] == 2
+    # The sweep's 逾期督办 goes the same way.
+    order = refresh(order)
+    work_orders_sweep(now=order.contact_due_at + timedelta(minutes=1))
+    outbox_process(now=timezone.now() + timedelta(minutes=1))
+    assert sent[-1]["reason"] == "supervise" and sent[-1]["supervision"]["kind"] == "逾期督办"
+    assert PlatformOrder.objects.get(order=order).state == PlatformOrder.State.SENT

@@ -279,6 +279,15 @@ def _illegal(order: WorkOrder, action: Action) -> Conflict:
 
 Repeat = Callable[[WorkOrder], str | None]
 
+# Called after each step on an order an external 12345 platform handles, in the step's transaction
+# (hotline12345 registers one that tells the platform of a 督办): fn(order, action name, transition).
+_PLATFORM_STEP_HOOKS: list[Callable] = []
+
+
+def on_platform_step(fn: Callable) -> None:
+    if fn not in _PLATFORM_STEP_HOOKS:
+        _PLATFORM_STEP_HOOKS.append(fn)
+
 
 def ensure(order: WorkOrder, name: str, *, repeat: Repeat | None = None) -> None:
     """Before an action's writes: a repeat of a done step is answered as done; the status must be one the
@@ -368,7 +377,7 @@ def move(
             if message:
                 raise AlreadyDone(message)
             raise Conflict("工单已被他人处理，请刷新后重试", code="concurrent_update")
-        Transition.objects.create(
+        step = Transition.objects.create(
             order=order,
             action=name,
             from_status=from_status,
@@ -388,5 +397,8 @@ def move(
                 decided_by_label="系统",
                 decision_note=f"工单已{action.label}，延期申请失效",
             )
+        if order.platform_id:
+            for fn in _PLATFORM_STEP_HOOKS:
+                fn(order, name, step)
     order.refresh_from_db()
     return order

@@ -23,7 +23,7 @@ from haocha.integrations.hotline12345.models import HotlinePlatform, PlatformOrd
 from haocha.integrations.hotline12345.protocol import format_time
 from haocha.organisations.policies import nearest_policy
 from haocha.workcalendar.services import workdays
-from haocha.workorders.models import OPEN_STATUSES, WorkOrder
+from haocha.workorders.models import OPEN_STATUSES, Transition, WorkOrder
 from haocha.workorders.policy import order_policy
 
 TOPIC = "hotline12345.push"
@@ -80,7 +80,18 @@ def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
     queue(order, reason=reason, rating=rating)
 
 
-def queue(order: WorkOrder, *, reason: str, rating: Rating | None = None) -> PlatformOrder:
+# Steps taken here that the platform must hear of: a supervisor's 督办 and the sweep's 逾期督办 reach the
+# department through the platform, with the order pushed again (reason "supervise").
+SUPERVISION_STEPS = ("supervise", "escalate")
+
+
+def on_step(order: WorkOrder, name: str, step) -> None:
+    """Registered with the machine (on_platform_step): runs in the step's transaction."""
+    if name in SUPERVISION_STEPS:
+        queue(order, reason="supervise", step=step)
+
+
+def queue(order: WorkOrder, *, reason: str, rating: Rating | None = None, step=None) -> PlatformOrder:
     """A PlatformOrder row (or a new version of it) and its outbox message, in the caller's transaction."""
     platform = HotlinePlatform.objects.get(client_id=order.platform_id)
     now = clock.now()
@@ -102,6 +113,7 @@ def queue(order: WorkOrder, *, reason: str, rating: Rating | None = None) -> Pla
             "version": push.version,
             "reason": reason,
             "rating": rating.pk if rating else None,
+            "step": step.pk if step is not None else None,
         },
     )
     return push
@@ -145,7 +157,7 @@ def contact_of(rating: Rating, platform: HotlinePlatform) -> dict:
     return contact
 
 
-def order_payload(push: PlatformOrder, reason: str, rating: Rating | None) -> dict:
+def order_payload(push: PlatformOrder, reason: str, rating: Rating | None, step=None) -> dict:
     order = push.order
     first = order.rating
     policy = order_policy(order.region)
@@ -154,7 +166,7 @@ def order_payload(push: PlatformOrder, reason: str, rating: Rating | None) -> di
     payload = {
         "orderNo": order.number,
         "version": push.version,
-        "reason": reason,  # new | follow_up | reopen | retry
+        "reason": reason,  # new | follow_up | reopen | supervise | retry
         "source": "好差评",
         "title": f"{first.item.name if first.item_id else '政务服务'}差评",
         "content": latest.comment,
@@ -178,6 +190,13 @@ def order_payload(push: PlatformOrder, reason: str, rating: Rating | None) -> di
     }
     if reason == "follow_up" and rating is not None and rating.pk != first.pk:
         payload["followUp"] = {"content": rating.comment, "ratedAt": format_time(rating.rated_at)}
+    if reason == "supervise" and step is not None:
+        payload["supervision"] = {
+            "kind": "逾期督办" if step.action == "escalate" else "督办",
+            "level": order.escalation_level,
+            "note": step.note,
+            "at": format_time(step.at),
+        }
     return payload
 
 
@@ -189,7 +208,8 @@ def deliver(message: dict) -> None:
     if message["version"] < push.version and message["reason"] == "retry":
         return  # a newer version is queued and carries everything
     rating = Rating.objects.filter(pk=message.get("rating")).first() if message.get("rating") else None
-    payload = order_payload(push, message["reason"], rating)
+    step = Transition.objects.filter(pk=message.get("step")).first() if message.get("step") else None
+    payload = order_payload(push, message["reason"], rating, step)
     PlatformOrder.objects.filter(pk=push.pk).update(attempts=F("attempts") + 1)
     try:
         answer = PlatformClient(push.platform).push(payload)

@@ -113,7 +113,10 @@ class Platform:
             }
             self.orders[number] = order
         order["pushes"].append(payload)
-        order["payload"] = payload
+        if payload.get("supervision"):
+            order.setdefault("supervisions", []).append(payload["supervision"])
+        if payload.get("reason") != "supervise":
+            order["payload"] = payload
         if self.auto_accept and not any(e["type"] == "accept" for e in order["events"]):
             self.step(number, "accept", {"platformNo": order["platformNo"]})
         return {"platformNo": order["platformNo"], "status": "received"}
@@ -227,6 +230,14 @@ button{{margin:2px;padding:4px 10px;font-size:14px}}.ev{{font-size:13px;color:#5
 {rows}</table></body></html>"""
 
 
+def supervised(order: dict) -> str:
+    notes = order.get("supervisions") or []
+    if not notes:
+        return ""
+    last = notes[-1]
+    return f'<div class="ev supervision">{html.escape(last["kind"])} {len(notes)} 次：{html.escape(last["note"])}</div>'
+
+
 def page(platform: Platform) -> str:
     rows = []
     for order in platform.orders.values():
@@ -244,7 +255,7 @@ def page(platform: Platform) -> str:
             f'<tr data-order="{html.escape(order["orderNo"])}"><td class="platform-no">{html.escape(order["platformNo"])}</td>'
             f"<td>{html.escape(order['orderNo'])}</td><td>{html.escape(str(payload.get('content', '')))}"
             f'<div class="ev">{html.escape(str(payload.get("itemName", "")))}</div></td>'
-            f'<td class="status">{html.escape(order["status"])}</td><td class="ev">{events}</td>'
+            f'<td class="status">{html.escape(order["status"])}{supervised(order)}</td><td class="ev">{events}</td>'
             f'<td><form method="post" action="/act"><input type="hidden" name="orderNo" '
             f'value="{html.escape(order["orderNo"])}">{buttons}</form></td></tr>'
         )
