@@ -413,3 +413,54 @@ def test_a_supervision_here_is_pushed_to_the_platform(cast, monkeypatch):
     outbox_process(now=timezone.now() + timedelta(minutes=1))
     assert sent[-1]["reason"] == "supervise" and sent[-1]["supervision"]["kind"] == "逾期督办"
     assert PlatformOrder.objects.get(order=order).state == PlatformOrder.State.SENT
+
+
+def test_only_the_platform_may_name_its_12345_order(cast):
+    from django.test import Client
+
+    from haocha.workorders.models import WorkOrder
+    from tests.factories import finished_case
+
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-N1")
+    results(post_events(platform, [event(order, 1, "accept", {"platformNo": "12345N1"})]))
+    finished_case(cast, "HL-N2", seq=36)
+    body = {"case_no": "HL-N2", "channel": "hotline_12345", "level": "dissatisfied", "comment": "差",
+            "hotline_order_no": "12345N1"}  # fmt: skip
+    r = Client().post(
+        "/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_city}
+    )
+    assert r.status_code == 201, r.content
+    other = WorkOrder.objects.get(rating__public_id=r.json()["id"])  # not taken as the platform's order
+    assert (
+        other.pk != order.pk
+        and other.platform_number == ""
+        and not order.transitions.filter(action="follow_up")
+    )
+
+
+def test_reconciliation_repushes_what_the_platform_never_acknowledged_then_marks_it_stuck(cast, monkeypatch):
+    from haocha.core.outbox import outbox_process
+    from haocha.integrations.hotline12345.client import PlatformClient
+    from haocha.integrations.hotline12345.models import HotlinePlatform
+    from haocha.integrations.hotline12345.push import MAX_REPUSHES, reconcile
+
+    pushed = []
+    monkeypatch.setattr(
+        PlatformClient, "push", lambda self, payload: pushed.append(payload) or {"platformNo": "Q1"}
+    )
+    monkeypatch.setattr(PlatformClient, "fetch", lambda self, number: None)  # the platform has lost it
+    platform = external_platform(cast)
+    HotlinePlatform.objects.filter(pk=platform.pk).update(quiet_hours=0)
+    order = bad_rating(cast, "HL-R1")
+    outbox_process()
+    assert PlatformOrder.objects.get(order=order).state == PlatformOrder.State.SENT
+    for round_ in range(MAX_REPUSHES):
+        PlatformOrder.objects.filter(order=order).update(checked_at=None)
+        assert "重推 1 单" in reconcile()
+        outbox_process()
+        assert len(pushed) == round_ + 2
+    PlatformOrder.objects.filter(order=order).update(checked_at=None)
+    assert "推送失败 1 单" in reconcile()
+    push = PlatformOrder.objects.get(order=order)
+    assert push.state == PlatformOrder.State.STUCK and "仍未受理" in push.last_error

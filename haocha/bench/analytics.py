@@ -147,6 +147,7 @@ def load_ratings(units: dict, count: int, *, end: date, seed: int = 2026) -> flo
         "evaluator_phone_enc": "",
         "client_ip": None,
         "device_id": "",
+        "hotline_order_no": "",
         "source_id": None,
         "recorded_by_id": None,
         "idempotency_scope": "",

@@ -79,6 +79,14 @@ def same_matter(hotline_order_no: str) -> WorkOrder | None:
     )
 
 
+def may_name(order: WorkOrder, rating: Rating, actor: Actor) -> bool:
+    """Who may say a rating is about an order: the order's external platform (its own key), or — the built-in
+    workbench — a calling system serving the order's organisation. Anyone else's number is not taken."""
+    if order.platform_id:
+        return rating.source_id == order.platform_id
+    return actor.client is not None and actor.can_see_org(order_org(order))
+
+
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
     if rating.level in BAD_LEVELS:
         return True
@@ -113,7 +121,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
     system = Actor(label="系统")
     if rating.hotline_order_no:
         same = same_matter(rating.hotline_order_no)
-        if same is not None:  # the 12345 order of the call is a work order here already: no second one
+        if same is not None and may_name(same, rating, actor):  # the call's 12345 order is one here already
             if not same.is_open or same.handled_by_id:
                 return None
             note = f"12345热线评价（12345工单 {rating.hotline_order_no}）：{rating.comment or '（无文字）'}"
@@ -173,7 +181,9 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
         handled_by=remote,
         platform=platform,
         # A hotline rating on a 12345 order haocha has not seen: that order is this one (no push needed).
-        platform_number=rating.hotline_order_no if platform is not None else "",
+        platform_number=rating.hotline_order_no
+        if platform is not None and rating.source_id == platform.pk
+        else "",
     )
     insert_new(order)
     transition = Transition(

@@ -6,6 +6,7 @@ and channel, the 1210 deadlines, the source "好差评", and the citizen's conta
 the name and phone masked, the phone also SM4-encrypted with the platform's key (never in clear).
 """
 
+import uuid
 from datetime import timedelta
 
 from django.db import transaction
@@ -125,7 +126,7 @@ def requeue(push: PlatformOrder, *, reason: str = "retry") -> None:
         PlatformOrder.objects.filter(pk=push.pk).update(state=State.QUEUED, attempts=0, last_error="")
         outbox_enqueue(
             topic=TOPIC,
-            key=f"hotline:{push.order_id}:{push.version}:{reason}:{clock.now().timestamp():.0f}",
+            key=f"hotline:{push.order_id}:{push.version}:{reason}:{uuid.uuid4().hex}",
             payload={"push": push.pk, "version": push.version, "reason": "retry", "rating": None},
         )
 
@@ -278,10 +279,11 @@ def reconcile(*, now=None, limit: int = 200) -> str | None:
             continue  # asked again in the next round
         except PlatformRefused:
             found = None
-        if found is None:  # the platform does not know the order: push it again, then give up
+        never_acknowledged = push.state == State.SENT and not (found or {}).get("events")
+        if found is None or never_acknowledged:  # unknown there, or never 受理'd: push again, then give up
             if push.repushes >= MAX_REPUSHES:
                 PlatformOrder.objects.filter(pk=push.pk).update(
-                    state=State.STUCK, last_error=f"对账{MAX_REPUSHES}次重推后平台仍无此工单"
+                    state=State.STUCK, last_error=f"对账{MAX_REPUSHES}次重推后平台仍未受理此工单"
                 )
                 stuck += 1
             else:
