@@ -205,3 +205,18 @@ def test_the_parent_can_look_a_case_up_by_its_number(client, cast, as_child):
     assert missing.status_code == 404 and missing.json()["code"] == "case_not_found"
     forged = look_up(client, "CS-0001", secret="x" * 40)
     assert forged.status_code == 403 and forged.json()["code"] == "signature_invalid"
+
+
+def test_a_bad_rating_the_outbox_gave_up_sending_down_is_taken_back(client, cast, child):
+    from haocha.integrations.docking.models import ChildSystem
+
+    ChildSystem.objects.filter(pk=child.pk).update(base_url="http://127.0.0.1:9/")  # nobody answers there
+    post(client, child, [service(cast)])
+    rating, _ = rating_submit(actor=Actor(label="省级移动端", all_access=True), data=bad("YL2026120001"))
+    message = OutboxMessage.objects.get(topic=dispatch.TOPIC)
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.DEAD, last_error="refused")
+    assert WorkOrder.objects.get(rating=rating).handled_by is not None
+    assert dispatch.take_back_undelivered() == 1
+    order = WorkOrder.objects.get(rating=rating)
+    assert order.handled_by is None and order.transitions.filter(note__contains="多次下发未成功").exists()
+    assert dispatch.take_back_undelivered() == 0  # once

@@ -25,10 +25,13 @@ def _upload_round():
 
 
 def _monitor_sweep():
+    from haocha.integrations.docking.dispatch import take_back_undelivered
     from haocha.integrations.docking.models import ChildSystem
     from haocha.integrations.docking.monitor import check_alerts
 
     if not ChildSystem.objects.exists():
         return None
     raised = check_alerts()
-    return f"下级监测：新告警 {raised} 条" if raised else None
+    taken = take_back_undelivered()
+    lines = [f"新告警 {raised} 条" if raised else "", f"下发未成功转本级办理 {taken} 单" if taken else ""]
+    return "下级监测：" + "，".join(x for x in lines if x) if raised or taken else None

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import orjson
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 
 from haocha.accounts.models import ApiClient, Role
@@ -84,6 +85,28 @@ def _take_back(order: WorkOrder, child: ChildSystem, reason: str) -> None:
         org_ids=[order.department_id],
         roles=(Role.OPERATOR_12345,),
     )
+
+
+def take_back_undelivered() -> int:
+    """差评 the outbox gave up sending down (the child unreachable through every retry): taken back, handled
+    here, so none is left with nobody handling it. Run by the monitor's sweep; returns how many."""
+    from haocha.core.models import OutboxMessage
+
+    dead = OutboxMessage.objects.filter(topic=TOPIC, status=OutboxMessage.Status.DEAD)
+    taken = 0
+    for message in dead.order_by("pk")[:200]:
+        order = (
+            WorkOrder.objects.filter(pk=message.payload.get("order"), handled_by__isnull=False)
+            .select_related("rating")
+            .first()
+        )
+        child = ChildSystem.objects.filter(pk=message.payload.get("child")).first()
+        if order is not None and child is not None and order.handled_by_id == child.client_id:
+            with transaction.atomic():
+                _take_back(order, child, f"多次下发未成功：{message.last_error[:120]}")
+            taken += 1
+        OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.DONE)
+    return taken
 
 
 def _note(order: WorkOrder, label: str, note: str) -> None:
