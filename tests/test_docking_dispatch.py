@@ -220,3 +220,44 @@ def test_a_bad_rating_the_outbox_gave_up_sending_down_is_taken_back(client, cast
     order = WorkOrder.objects.get(rating=rating)
     assert order.handled_by is None and order.transitions.filter(note__contains="多次下发未成功").exists()
     assert dispatch.take_back_undelivered() == 0  # once
+
+
+def test_the_order_page_of_a_childs_order_looks_its_case_up_at_the_child(client, cast, child, monkeypatch):
+    from tests.workorder_helpers import staff
+
+    post(client, child, [service(cast)])
+    rating, _ = rating_submit(actor=Actor(label="省级移动端", all_access=True), data=bad("YL2026120001"))
+    order = WorkOrder.objects.get(rating=rating)
+    asked = []
+
+    def fetch(child_, case_no):
+        asked.append((child_.pk, case_no))
+        return {
+            "service": {"projectNo": case_no, "proStatus": "3"},
+            "ratings": [{"satisfaction": 1}],
+            "orders": [],
+        }
+
+    monkeypatch.setattr(dispatch, "fetch_case", fetch)
+    supervisor = staff(cast.supervisor)
+    assert 'id="case-lookup"' in supervisor.get(f"/workorders/{order.number}/").content.decode()
+    page = supervisor.get(f"/docking/lookup/{order.number}/")
+    assert page.status_code == 200 and asked == [(child.pk, "YL2026120001")]
+    assert "proStatus" in page.content.decode() and "岳麓区好差评系统" in page.content.decode()
+    # The child not answering: said on the page.
+    monkeypatch.setattr(
+        dispatch, "fetch_case", lambda c, n: (_ for _ in ()).throw(OSError("connection refused"))
+    )
+    down = supervisor.get(f"/docking/lookup/{order.number}/")
+    assert down.status_code == 502 and "下级系统无应答" in down.content.decode()
+    # Outsiders and orders handled here get nothing.
+    from haocha.accounts.models import Role
+    from tests.factories import make_user
+
+    furong = make_user("furong_supervisor", Role.SUPERVISOR, region=cast.furong)  # another district's
+    assert staff(furong).get(f"/docking/lookup/{order.number}/").status_code == 404
+    assert staff(cast.handler_a).get(f"/docking/lookup/{order.number}/").status_code == 403
+    from tests.workorder_helpers import bad_rating
+
+    own = bad_rating(cast, "OWN-1")
+    assert supervisor.get(f"/docking/lookup/{own.number}/").status_code == 404

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from haocha.accounts.menu import check_page, page_view
 from haocha.accounts.models import Role, RoleAssignment
-from haocha.core.errors import Forbidden
+from haocha.core.errors import DomainError, Forbidden, NotFound
 from haocha.integrations.docking import monitor, upload
 from haocha.integrations.docking.client import configured
 from haocha.integrations.docking.models import RecordKind, Upload
@@ -89,6 +89,35 @@ def child_detail(request, pk: int):
         request,
         "docking/child.html",
         {"f": figures, "child": child, "days": days, "chart": orjson.dumps(chart).decode()},
+    )
+
+
+@page_view("docking")
+def case_lookup(request, number: str):
+    """反查办件: the case of a 差评 order a child handles, asked of that child now (its service record, ratings
+    and orders' handling data as it holds them), beside the read-only copy here."""
+    from haocha.integrations.docking.dispatch import fetch_case
+    from haocha.workorders.access import get_work_order_for_actor
+
+    actor = check_page(request, "docking")
+    order = get_work_order_for_actor(actor, number)
+    child = (
+        monitor.children_for(actor).filter(client_id=order.handled_by_id).first() if order.case_id else None
+    )
+    if child is None:
+        raise NotFound("该工单不由下级系统办理，或不在您的监测范围", code="not_handled_by_child")
+    found, error = None, None
+    try:
+        found = fetch_case(child, order.case.case_no)
+    except DomainError as exc:
+        error = f"{exc.message or '下级系统拒绝了查询'}（{exc.code}）"
+    except (OSError, ValueError) as exc:
+        error = f"下级系统无应答：{exc}"
+    return render(
+        request,
+        "docking/lookup.html",
+        {"order": order, "child": child, "found": found, "error": error},
+        status=200 if found is not None else 502,
     )
 
 
