@@ -42,7 +42,9 @@ INSTALLED_APPS = [
     "haocha.integrations.sms",
     "haocha.integrations.docking",
     "haocha.integrations.province",
+    "haocha.integrations.performance",
     "haocha.analytics",
+    "haocha.assessment",
     "haocha.mining",
     "haocha.publication",
     "haocha.demo",  # `haocha demo`
@@ -197,6 +199,13 @@ HAOCHA_DOCKING_TIMEOUT = env_int("HAOCHA_DOCKING_TIMEOUT", 30)
 # A child silent this long inside working hours (9:00–17:00 on working days) is alerted.
 HAOCHA_DOCKING_SILENT_MINUTES = env_int("HAOCHA_DOCKING_SILENT_MINUTES", 30)
 
+# The 政务服务成效管理系统 (haocha/integrations/performance): per-unit monthly results and the annual assessment
+# pushed there, signed HMAC-SHA256 under the shared secret. Unset URL: nothing is pushed.
+HAOCHA_PERFORMANCE_URL = env_str("HAOCHA_PERFORMANCE_URL", "")
+HAOCHA_PERFORMANCE_APP_ID = env_str("HAOCHA_PERFORMANCE_APP_ID", "")
+HAOCHA_PERFORMANCE_SECRET = env_str("HAOCHA_PERFORMANCE_SECRET", "")
+HAOCHA_PERFORMANCE_BATCH = env_int("HAOCHA_PERFORMANCE_BATCH", 200)
+HAOCHA_PERFORMANCE_TIMEOUT = env_int("HAOCHA_PERFORMANCE_TIMEOUT", 30)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

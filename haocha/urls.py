@@ -31,6 +31,7 @@ urlpatterns = [
     path("stats/", include("haocha.analytics.urls")),
     path("mining/", include("haocha.mining.urls")),
     path("docking/", include("haocha.integrations.docking.urls")),
+    path("assessment/", include("haocha.assessment.urls")),
     path("", include("haocha.publication.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
     path("", include("haocha.channels.urls")),
