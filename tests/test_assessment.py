@@ -220,7 +220,7 @@ def test_the_rule_text_is_made_from_the_weights_applied(cast):
     rule = AssessmentRule(region=cast.city, **{**WEIGHTS, "weight_bad_count": 0, "weight_bad_rate": 30})
     text = rule_text(rule)
     assert "长沙市年度目标考核规则" in text
-    assert "差评率 30 分：30 ×（1 − 差评率 ÷ 5.00%）" in text
+    assert "差评率 30 分：30 ×（1 − 差评率 ÷ 2.00%）" in text
     assert "差评数不计分" in text and "差评数 0 分" not in text
     for words in (
         "评价率 10 分",
@@ -351,3 +351,29 @@ def test_the_workbook_holds_the_results_and_the_rule(cast, year_of, api_for):
         assert notes["考核规则"] == body["rule"]["text"]
         assert notes["真实性权重（分）"] == 15 and "回访否定占比" in notes["truthfulness"]
     assert staff(cast.handler_a).get(f"/assessment/assessment.xlsx?year={year_of}").status_code == 403
+
+
+def test_points_stay_between_0_and_the_weight():
+    from haocha.analytics.figures import Counts, Figures
+    from haocha.assessment.rules import BY_KEY, points
+
+    bad_rate, bad, rate = BY_KEY["bad_rate"], BY_KEY["bad"], BY_KEY["rectify_rate"]
+    assert points(bad_rate, 0.08, 20, ceiling=0.05, most_bad=0) == 0  # beyond the ceiling: 0, not negative
+    assert points(bad_rate, 0.0, 20, ceiling=0.05, most_bad=0) == 20
+    assert points(bad_rate, 0.025, 20, ceiling=0.05, most_bad=0) == 10
+    assert points(bad, 3, 10, ceiling=0.05, most_bad=0) == 10  # nobody has a 差评
+    assert points(bad, 3, 10, ceiling=0.05, most_bad=6) == 5
+    assert points(rate, None, 15, ceiling=0.05, most_bad=0) == 15  # nothing to rectify
+    assert points(rate, 0.4, 15, ceiling=0.05, most_bad=0) == pytest.approx(6)
+    assert points(rate, 0.4, 0, ceiling=0.05, most_bad=0) == 0
+    # 真实性: 100 % less both shares, never below 0; "—" with nothing to judge by
+    f = Figures(Counts(n_orders=5, n_appeals_rejected=3, n_callback_answers=4, n_callback_unsolved=3))
+    assert f.appeal_rejected_share == 0.6 and f.callback_contradicted_share == 0.75 and f.truthfulness == 0
+    f = Figures(
+        Counts(
+            n_orders=10, n_appeals_rejected=1, n_appeals_upheld=4, n_callback_answers=5, n_callback_unsolved=1
+        )
+    )
+    assert f.truthfulness == pytest.approx(1 - 0.1 - 0.2)  # an upheld appeal costs nothing
+    assert Figures(Counts()).truthfulness is None
+    assert Figures(Counts(n_callback=4, n_callback_solved=3)).callback_solved_rate == 0.75

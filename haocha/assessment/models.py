@@ -32,7 +32,7 @@ class AssessmentRule(models.Model):
         "差评率上限（%）",
         max_digits=5,
         decimal_places=2,
-        default=Decimal("5.00"),
+        default=Decimal("2.00"),
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
         help_text="差评率得分 = 权重 ×（1 − 差评率 ÷ 上限），差评率达到上限得 0 分",
     )

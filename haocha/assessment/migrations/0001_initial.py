@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('weight_rectify', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='有效性（整改率）权重（分）')),
                 ('weight_callback_solved', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='有效性（回访解决率）权重（分）')),
                 ('weight_truthfulness', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='真实性权重（分）')),
-                ('bad_rate_ceiling', models.DecimalField(decimal_places=2, default=Decimal('5.00'), help_text='差评率得分 = 权重 ×（1 − 差评率 ÷ 上限），差评率达到上限得 0 分', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='差评率上限（%）')),
+                ('bad_rate_ceiling', models.DecimalField(decimal_places=2, default=Decimal('2.00'), help_text='差评率得分 = 权重 ×（1 − 差评率 ÷ 上限），差评率达到上限得 0 分', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='差评率上限（%）')),
                 ('min_sample', models.PositiveIntegerField(default=30, help_text='全年评价数少于此数的单位不参加考核排名，单列为“样本不足”', verbose_name='参加考核最少评价数')),
                 ('region', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='assessment_rule', to='organisations.region', verbose_name='区划')),
             ],
