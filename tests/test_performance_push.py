@@ -214,6 +214,8 @@ def test_a_refused_record_is_listed_and_pushed_again_from_the_page(cast, year_of
     html = page.content.decode()
     assert "单位未在本系统登记" in html and "重新推送所选" in html and cast.dept_a.name in html
     system.control(reject=[])
+    assert staff(cast.outsider).get("/assessment/performance/").status_code == 403
+    assert staff(cast.supervisor).get("/assessment/performance/").status_code == 200
     assert staff(cast.handler_a).post("/assessment/performance/repush/", {"id": a.pk}).status_code == 403
     outsider = staff(cast.outsider).post("/assessment/performance/repush/", {"id": a.pk})
     assert outsider.status_code == 403  # a district's supervisor does not push the city's results
