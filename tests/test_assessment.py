@@ -349,7 +349,7 @@ def test_the_workbook_holds_the_results_and_the_rule(cast, year_of, api_for):
         assert name_cell.data_type == "s"  # text, never a formula
         notes = {row[0]: row[1] for row in wb["考核规则与口径说明"].iter_rows(values_only=True)}
         assert notes["考核规则"] == body["rule"]["text"]
-        assert notes["真实性权重（分）"] == 15 and "回访否定占比" in notes["truthfulness"]
+        assert notes["真实性权重（分）"] == 15 and "回访否定占比" in notes["口径：真实性"]
     assert staff(cast.handler_a).get(f"/assessment/assessment.xlsx?year={year_of}").status_code == 403
 
 

@@ -294,3 +294,51 @@ def test_the_stand_in_starts_on_a_free_port_as_a_module_too():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_figure_changed_while_its_older_version_is_being_posted_is_sent_after_it(cast, year_of, system):  # noqa: F811
+    """The answer about version 1 must not mark version 2 (queued meanwhile) as received: it would be lost."""
+    from dataclasses import replace
+
+    from haocha.integrations.performance.client import PerformanceClient
+
+    publish.push(year=year_of, assessment=True)
+    a = PerformanceRecord.objects.get(kind="assessment", unit_kind="department", unit_id=cast.dept_a.pk)
+    [result] = [
+        r
+        for r in publish.assessment_results(year_of)
+        if r.unit_id == cast.dept_a.pk and r.unit_kind == "department"
+    ]
+
+    class ChangedMeanwhile(PerformanceClient):
+        def push(self, records):
+            delivery.record_queue([replace(result, payload={**result.payload, "total": 1.0})])
+            return super().push(records)
+
+    delivery.send()
+    [message] = OutboxMessage.objects.filter(topic=delivery.TOPIC, status=OutboxMessage.Status.PENDING)
+    delivery.deliver(message.payload, client=ChangedMeanwhile())
+    a.refresh_from_db()
+    assert a.version == 2 and a.status == S.QUEUED
+    assert (
+        PerformanceRecord.objects.exclude(pk=a.pk).filter(status=S.ACCEPTED).count()
+        == PerformanceRecord.objects.count() - 1
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.DONE)
+    rounds()
+    a.refresh_from_db()
+    assert a.status == S.ACCEPTED and system.received()["versions"][a.record_id] == [1, 2]
+    assert system.received()["records"][a.record_id]["data"]["total"] == 1.0
+
+
+def test_a_batch_without_an_answer_is_sent_again(cast, year_of, system):  # noqa: F811
+    publish.push(year=year_of, assessment=True)
+    delivery.send()
+    OutboxMessage.objects.filter(topic=delivery.TOPIC).delete()  # the message lost (a dead worker, a restore)
+    n = PerformanceRecord.objects.filter(status=S.SENT).count()
+    assert n and delivery.release_stuck() == 0  # not yet: it may still be answered
+    later = timezone.now() + timedelta(minutes=11)
+    assert delivery.release_stuck(now=later) == n
+    rounds(at=later)
+    assert PerformanceRecord.objects.filter(status=S.ACCEPTED).count() == n
+    assert system.received()["outcomes"]["accepted"] == n

@@ -6,6 +6,7 @@ from io import BytesIO
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from haocha.analytics.figures import FIGURE_DEFINITIONS
 from haocha.assessment import rules
 from haocha.assessment.selectors import Assessment
 from haocha.core.xlsx import append_row
@@ -52,7 +53,7 @@ def workbook(a: Assessment) -> bytes:
     append_row(notes, ["差评率上限（%）", float(a.rule.bad_rate_ceiling)])
     append_row(notes, ["参加考核最少评价数", a.rule.min_sample])
     for key, text in a.definitions.items():
-        append_row(notes, [key, text])
+        append_row(notes, [f"口径：{FIGURE_DEFINITIONS[key].label}", text])
     notes.column_dimensions["A"].width = 30
     notes.column_dimensions["B"].width = 120
     out = BytesIO()
