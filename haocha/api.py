@@ -153,6 +153,7 @@ def on_http_error(request, exc: HttpError):
 
 def register_routers() -> None:
     from haocha.analytics.api import router as stats_router
+    from haocha.assessment.api import router as assessment_router
     from haocha.catalogue.api import router as cases_router
     from haocha.catalogue.reference_api import router as items_router
     from haocha.channels.api import router as channels_router
@@ -171,6 +172,7 @@ def register_routers() -> None:
     api.add_router("/hotline12345", hotline_router)
     api.add_router("/stats", stats_router)
     api.add_router("/channels", channels_router)
+    api.add_router("/", assessment_router)
 
 
 register_routers()

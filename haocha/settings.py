@@ -43,7 +43,9 @@ INSTALLED_APPS = [
     "haocha.integrations.docking",
     "haocha.integrations.province",
     "haocha.integrations.hotline12345",
+    "haocha.integrations.performance",
     "haocha.analytics",
+    "haocha.assessment",
     "haocha.mining",
     "haocha.publication",
     "haocha.demo",  # `haocha demo`
@@ -204,6 +206,13 @@ HAOCHA_DEMO_12345 = env_str("HAOCHA_DEMO_12345", "builtin")
 HAOCHA_12345_STANDIN_PORT = env_int("HAOCHA_12345_STANDIN_PORT", 8012)
 STANDIN_12345_FILE = VAR_DIR / "12345-standin.json"
 
+# The 政务服务成效管理系统 (haocha/integrations/performance): per-unit monthly results and the annual assessment
+# pushed there, signed HMAC-SHA256 under the shared secret. Unset URL: nothing is pushed.
+HAOCHA_PERFORMANCE_URL = env_str("HAOCHA_PERFORMANCE_URL", "")
+HAOCHA_PERFORMANCE_APP_ID = env_str("HAOCHA_PERFORMANCE_APP_ID", "")
+HAOCHA_PERFORMANCE_SECRET = env_str("HAOCHA_PERFORMANCE_SECRET", "")
+HAOCHA_PERFORMANCE_BATCH = env_int("HAOCHA_PERFORMANCE_BATCH", 200)
+HAOCHA_PERFORMANCE_TIMEOUT = env_int("HAOCHA_PERFORMANCE_TIMEOUT", 30)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

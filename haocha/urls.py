@@ -32,6 +32,7 @@ urlpatterns = [
     path("mining/", include("haocha.mining.urls")),
     path("docking/", include("haocha.integrations.docking.urls")),
     path("hotline12345/", include("haocha.integrations.hotline12345.urls")),
+    path("assessment/", include("haocha.assessment.urls")),
     path("", include("haocha.publication.urls")),
     path("c/<str:token>/", workorder_views.citizen_page, name="citizen"),
     path("", include("haocha.channels.urls")),

@@ -118,6 +118,7 @@ def expected_figures(
             sum(1 for o in called if o.callback_satisfaction in ("satisfied", "basically_satisfied")),
             len(called),
         ),
+        "callback_solved_rate": ratio(sum(1 for o in called if o.callback_solved), len(called)),
         "contact_hours": None if not contacted else contact_minutes / len(contacted) / 60,
         "close_hours": None if not closed else finish_minutes / len(closed) / 60,
         "n_default": c["n_default"],

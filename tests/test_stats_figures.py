@@ -466,6 +466,7 @@ def test_the_dashboard_shows_the_independent_figures(world):
                 ("rectify_rate", "整改率"),
                 ("on_time_rate", "按时整改率"),
                 ("callback_rate", "回访满意率"),
+                ("callback_solved_rate", "回访解决率"),
             ]:
                 assert shown[name] == pct(f[key]), (label, name)
             assert shown["满意度得分"] == _score(f["score"]), label

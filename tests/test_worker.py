@@ -31,9 +31,14 @@ def test_a_failing_job_does_not_stop_the_others(db):
 def test_every_app_registers_its_periodic_jobs_and_the_worker_runs_them(db):
     from haocha.core.jobs import registered
 
-    sweeps = ["系统默认评价", "逾期扫描", "渠道清理", "短信邀评", "下级监测", "12345对账"]
+    sweeps = ["系统默认评价", "逾期扫描", "渠道清理", "短信邀评", "下级监测", "12345对账", "成效管理系统月度推送"]
     assert [j.name for j in registered(sweep=True)] == sweeps
-    assert [j.name for j in registered(sweep=False)] == ["上报上级", "统计汇总", "差评挖掘"]
+    assert [j.name for j in registered(sweep=False)] == [
+        "上报上级",
+        "推送成效管理系统",
+        "统计汇总",
+        "差评挖掘",
+    ]
     ran = []
     with mock.patch(
         "haocha.workorders.sweep.work_orders_sweep",

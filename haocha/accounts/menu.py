@@ -56,6 +56,7 @@ PAGES: tuple[Page, ...] = (
          roles=(S.SUPERVISOR, S.DEPARTMENT_ADMIN, S.HANDLER, S.OPERATOR_12345)),
     Page("stats", "统计分析", "/stats/", roles=(S.SUPERVISOR, S.DEPARTMENT_ADMIN, S.HANDLER)),
     Page("notices", "通报", "/notices/", roles=(S.SUPERVISOR,)),
+    Page("assessment", "年度考核", "/assessment/", roles=(S.SUPERVISOR,)),
     Page("mining", "差评挖掘", "/mining/", roles=(S.SUPERVISOR, S.DEPARTMENT_ADMIN, S.HANDLER)),
     Page("channels", "评价渠道", "/channels/", roles=(S.WINDOW_CLERK, S.DEPARTMENT_ADMIN, S.SUPERVISOR)),
     Page("docking", "上下级对接", "/docking/", roles=(S.SUPERVISOR,)),
@@ -69,6 +70,7 @@ PAGES: tuple[Page, ...] = (
     Page("wo_department", "部门办理", "/workorders/queue/department/",
          roles=(S.HANDLER, S.DEPARTMENT_ADMIN, S.WINDOW_CLERK), menu=False),
     Page("wo_board", "监管看板", "/workorders/board/", roles=(S.SUPERVISOR,), menu=False),
+    Page("performance", "成效管理系统推送", "/assessment/performance/", roles=(S.SUPERVISOR,), menu=False),
 )  # fmt: skip
 BY_KEY = {p.key: p for p in PAGES}
 WORKORDER_TABS = ("wo_operator", "wo_department", "wo_board")

@@ -45,6 +45,7 @@ class FiguresOut(Schema):
     rectify_rate: float | None
     on_time_rate: float | None
     callback_rate: float | None
+    callback_solved_rate: float | None
     contact_hours: float | None
     close_hours: float | None
     n_default: int

@@ -61,6 +61,27 @@ FIGURE_DEFINITIONS = {
         "最近一次回访为“满意”或“基本满意”的工单数 ÷ 已回访工单数",
         _ORDERS,
     ),
+    "callback_solved_rate": Definition(
+        "回访解决率",
+        "最近一次回访答复“问题已解决”的工单数 ÷ 已回访工单数",
+        _ORDERS,
+    ),
+    "appeal_rejected_share": Definition(
+        "申诉不成立占比",
+        "复核为“申诉不成立”的申诉次数 ÷ 工单数",
+        f"部门称差评系误评或恶意差评而复核认定不实；申诉成立的差评转为无效评价，不扣分；{_ORDERS}",
+    ),
+    "callback_contradicted_share": Definition(
+        "回访否定占比",
+        "回访答复“问题未解决”的次数 ÷ 回访次数",
+        "每次回访都在部门反馈办理结果（或当场处置）之后，答复“未解决”即否定了部门报告的结果；"
+        f"同一工单多轮回访逐次计入；{_ORDERS}",
+    ),
+    "truthfulness": Definition(
+        "真实性",
+        "100% − 申诉不成立占比 − 回访否定占比",
+        "低于 0 按 0 计；无工单、无申诉也无回访的单位为“—”",
+    ),
     "contact_hours": Definition(
         "平均联系用时（小时）", "已联系工单的首次联系用时之和 ÷ 已联系工单数", _ORDERS
     ),
@@ -84,6 +105,7 @@ RATIOS = (
     "rectify_rate",
     "on_time_rate",
     "callback_rate",
+    "callback_solved_rate",
     "contact_hours",
     "close_hours",
 )
@@ -113,6 +135,12 @@ class Counts:
     n_open_late: int = 0
     n_callback: int = 0
     n_callback_satisfied: int = 0
+    n_callback_solved: int = 0
+    # from the work-order log, not the rollups (analytics/handling.py): decided appeals, each 回访's answer
+    n_appeals_upheld: int = 0
+    n_appeals_rejected: int = 0
+    n_callback_answers: int = 0
+    n_callback_unsolved: int = 0
     n_contacted: int = 0
     contact_minutes: int = 0
     finish_minutes: int = 0
@@ -188,6 +216,25 @@ class Figures:
     @property
     def callback_rate(self):
         return ratio(self.counts.n_callback_satisfied, self.counts.n_callback)
+
+    @property
+    def callback_solved_rate(self):
+        return ratio(self.counts.n_callback_solved, self.counts.n_callback)
+
+    @property
+    def appeal_rejected_share(self):
+        return ratio(self.counts.n_appeals_rejected, self.counts.n_orders)
+
+    @property
+    def callback_contradicted_share(self):
+        return ratio(self.counts.n_callback_unsolved, self.counts.n_callback_answers)
+
+    @property
+    def truthfulness(self):
+        appeals, callbacks = self.appeal_rejected_share, self.callback_contradicted_share
+        if appeals is None and callbacks is None:
+            return None
+        return max(0.0, 1.0 - (appeals or 0.0) - (callbacks or 0.0))
 
     @property
     def contact_hours(self):

@@ -109,6 +109,8 @@ ORDER_MEASURES = (
     Measure("n_callback", ~Q(callback_satisfaction="")),
     # the latest call-back's answer (satisfied, basically_satisfied or dissatisfied)
     Measure("n_callback_satisfied", Q(callback_satisfaction__in=("satisfied", "basically_satisfied"))),
+    # the latest call-back's answer to 问题是否已解决 (回访解决率)
+    Measure("n_callback_solved", ~Q(callback_satisfaction="") & Q(callback_solved=True)),
     Measure("n_contacted", Q(contact_minutes__isnull=False)),
     Measure("contact_minutes", Q(contact_minutes__isnull=False), value="contact_minutes"),
     Measure("finish_minutes", CLOSED & Q(finish_minutes__isnull=False), value="finish_minutes"),

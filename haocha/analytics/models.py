@@ -119,6 +119,7 @@ class OrderRollup(models.Model):
     n_open_late = models.IntegerField("逾期未办结", default=0)
     n_callback = models.IntegerField("已回访", default=0)
     n_callback_satisfied = models.IntegerField("回访满意", default=0)
+    n_callback_solved = models.IntegerField("回访已解决", default=0)
     n_contacted = models.IntegerField("已联系", default=0)
     contact_minutes = models.BigIntegerField("联系用时合计（分钟）", default=0)
     finish_minutes = models.BigIntegerField("办结用时合计（分钟）", default=0)

@@ -19,6 +19,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from haocha.accounts.models import ApiClient, Role, RoleAssignment, User, hash_api_key
+from haocha.assessment.models import AssessmentRule
 from haocha.catalogue.models import ApplicantType, Case, ServiceItem
 from haocha.channels.demo import build_channel_demo
 from haocha.core.identity import Identity, resident_id_check_digit
@@ -325,6 +326,7 @@ class DemoBuilder:
                 )
                 self.n_streets += 1
         self.log(f"行政区划：{2 + len(self.districts)} 个省市区县，{self.n_streets} 个街道")
+        AssessmentRule.objects.create(region=self.city)  # the city's 年度目标考核规则, at the defaults
 
     def _credit_code(self, rng, kind: str, region_code: str) -> str:
         while True:

@@ -43,6 +43,20 @@
         series: [{type: "bar", data: data.map(function (d) { return d.value; }), itemStyle: {color: "#b71c1c"}}]
       };
     },
+    assessment: function (data) {  // total score per unit, stacked by each measure's points
+      if (!data.labels.length) return null;
+      return {
+        tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+        legend: {data: data.series.map(function (s) { return s.name; }), top: 0},
+        grid: {left: 10, right: 30, top: 60, bottom: 30, containLabel: true},
+        xAxis: {type: "value", max: 100, name: "分"},
+        yAxis: {type: "category", inverse: true, data: data.labels,
+                axisLabel: {interval: 0, width: 240, overflow: "break", lineHeight: 14}},
+        series: data.series.map(function (s) {
+          return {name: s.name, type: "bar", stack: "total", data: s.data};
+        })
+      };
+    },
     ranking: function (data) {
       if (!data.labels.length) return null;
       return {
