@@ -31,7 +31,15 @@ def test_a_failing_job_does_not_stop_the_others(db):
 def test_every_app_registers_its_periodic_jobs_and_the_worker_runs_them(db):
     from haocha.core.jobs import registered
 
-    sweeps = ["系统默认评价", "逾期扫描", "渠道清理", "短信邀评", "下级监测", "12345对账", "成效管理系统月度推送"]
+    sweeps = [
+        "系统默认评价",
+        "逾期扫描",
+        "渠道清理",
+        "短信邀评",
+        "下级监测",
+        "12345对账",
+        "成效管理系统月度推送",
+    ]
     assert [j.name for j in registered(sweep=True)] == sweeps
     assert [j.name for j in registered(sweep=False)] == [
         "上报上级",
