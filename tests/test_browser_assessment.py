@@ -29,6 +29,9 @@ def test_the_assessment_page_shows_the_rule_beside_the_scores(live_server, cast,
         assert page.locator("#assessment-insufficient tbody tr").count() == 1
         assert "回访否定占比" in page.locator("#definitions").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+        # the total and the rank are read without scrolling the wide table sideways
+        total = page.locator("#total-heading").bounding_box()
+        assert total["x"] + total["width"] <= 1366, total
         screenshot(page, "assessment-year-1366")
         page.click("#assessment-tabs a:has-text('区县考核')")
         page.wait_for_selector("#assessment-insufficient")
