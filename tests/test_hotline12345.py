@@ -464,3 +464,25 @@ def test_reconciliation_repushes_what_the_platform_never_acknowledged_then_marks
     assert "推送失败 1 单" in reconcile()
     push = PlatformOrder.objects.get(order=order)
     assert push.state == PlatformOrder.State.STUCK and "仍未受理" in push.last_error
+
+
+def test_a_fault_of_ours_applying_a_callback_is_recorded_and_the_order_goes_on(cast, monkeypatch):
+    from haocha.integrations.hotline12345 import callbacks
+
+    def broken(order, actor, data):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(callbacks.APPLY, "verify", broken)
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-F1")
+    got = results(
+        post_events(
+            platform,
+            [
+                event(order, 1, "verify"),
+                event(order, 2, "dispatch", {"departmentCode": cast.dept_a.credit_code}),
+            ],
+        )
+    )
+    assert [(r["state"], r["code"]) for r in got] == [("failed", "internal_error"), ("applied", "")]
+    assert refresh(order).status == Status.PENDING_ACCEPT

@@ -87,6 +87,14 @@ def may_name(order: WorkOrder, rating: Rating, actor: Actor) -> bool:
     return actor.client is not None and actor.can_see_org(order_org(order))
 
 
+def may_have_order(rating: Rating) -> bool:
+    """Cheap, without the policy: could this rating have a work order? (A 差评, or a bad indicator, which
+    makes one where the policy says bad_on_any_indicator.) Hooks that run on every rating ask this first."""
+    return rating.level in BAD_LEVELS or any(
+        v in BAD_LEVELS for v in (rating.indicator_levels or {}).values()
+    )
+
+
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
     if rating.level in BAD_LEVELS:
         return True

@@ -4,6 +4,7 @@ at the time the step happened there. An event that arrives before those it follo
 
 import dataclasses
 import hashlib
+import logging
 from datetime import datetime, timedelta
 
 import orjson
@@ -26,6 +27,7 @@ from haocha.workorders import actions, citizen, machine
 from haocha.workorders.models import Status, WorkOrder
 
 E = PlatformEvent.State
+log = logging.getLogger(__name__)
 
 
 def platform_for_request(request: HttpRequest) -> HotlinePlatform:
@@ -91,6 +93,7 @@ def receive_event(platform: HotlinePlatform, raw, *, via: str = "callback") -> d
 
     answer = known()
     if answer is not None:
+        drain(order, platform)  # a resend may find its order's turn come (an earlier event arrived since)
         return answer
     if PlatformEvent.objects.filter(order=order, seq=event.seq).exists():
         return _result(raw, "refused", "seq_taken", f"该工单序号 {event.seq} 已有另一条回调")
@@ -255,4 +258,7 @@ def apply(platform: HotlinePlatform, row: PlatformEvent) -> tuple[str, str, str]
         return E.UNCHANGED, exc.code, exc.message
     except DomainError as exc:
         return E.FAILED, exc.code, exc.message
+    except Exception:  # a fault of ours: recorded, the order's later events go on, the log has the trace
+        log.exception("12345 callback %s of order %s could not be applied", row.event_id, row.order_id)
+        return E.FAILED, "internal_error", "本系统处理该回调时出错，已记录，请联系系统管理员"
     return E.APPLIED, "", f"已{protocol.KINDS[row.kind].label}"

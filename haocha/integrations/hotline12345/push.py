@@ -24,6 +24,7 @@ from haocha.integrations.hotline12345.models import HotlinePlatform, PlatformOrd
 from haocha.integrations.hotline12345.protocol import format_time
 from haocha.organisations.policies import nearest_policy
 from haocha.workcalendar.services import workdays
+from haocha.workorders.creation import may_have_order
 from haocha.workorders.models import OPEN_STATUSES, Transition, WorkOrder
 from haocha.workorders.policy import order_policy
 
@@ -49,10 +50,10 @@ def platform_client(rating: Rating) -> ApiClient | None:
 
 def on_rating_stored(*, rating: Rating, actor=None, **kwargs) -> None:
     """After a 差评 on a platform's order (a new order, a 追评 joining it, or a new cycle): queue the push."""
-    if not rating.is_bad:
+    if not may_have_order(rating):
         return
     order = WorkOrder.objects.filter(rating=rating, platform__isnull=False).first()
-    if order is None and rating.kind == Rating.Kind.FOLLOW_UP and rating.case_id:
+    if order is None and rating.kind == Rating.Kind.FOLLOW_UP and rating.is_bad and rating.case_id:
         order = (
             WorkOrder.objects.filter(case_id=rating.case_id, platform__isnull=False).order_by("-pk").first()
         )
