@@ -25,11 +25,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import orjson
 
 from haocha.integrations.docking import signing
+from haocha.integrations.standin_server import listen
 
 ORDERS_PATH = "/api/orders"
 CALLBACK_PATH = "/api/hotline12345/callback"
@@ -389,8 +390,6 @@ def serve(args, out=sys.stdout) -> None:
     platform = Platform(
         args.app_id, args.secret, args.signing, args.haocha, auto_accept=not args.no_auto_accept
     )
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(platform))
-    server.daemon_threads = True
 
     def resend():
         while True:
@@ -398,13 +397,7 @@ def serve(args, out=sys.stdout) -> None:
             platform.flush()
 
     threading.Thread(target=resend, daemon=True).start()
-    print(f"PORT {server.server_address[1]}", file=out, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    listen(args.host, args.port, make_handler(platform), out)
 
 
 def main(argv: list[str] | None = None) -> None:

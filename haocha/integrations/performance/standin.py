@@ -21,11 +21,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import orjson
 
 from haocha.integrations.docking import signing
+from haocha.integrations.standin_server import listen
 
 RECORDS_PATH = "/api/performance/records"
 MAX_BODY = 16 * 1024 * 1024
@@ -218,15 +219,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def serve(args, out=sys.stdout) -> None:
     system = System(args.app_id, args.secret)
     handler = type("PerformanceHandler", (Handler,), {"system": system})
-    server = ThreadingHTTPServer((args.host, args.port), handler)
-    server.daemon_threads = True
-    print(f"PORT {server.server_address[1]}", file=out, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    listen(args.host, args.port, handler, out)
 
 
 def main(argv: list[str] | None = None) -> None:

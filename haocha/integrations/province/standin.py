@@ -21,12 +21,13 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import orjson
 
 from haocha.integrations.docking import gm, signing
 from haocha.integrations.province import protocol
+from haocha.integrations.standin_server import listen
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_RECORDS = protocol.MAX_PER_CALL
@@ -373,15 +374,7 @@ def agreement_from(args) -> protocol.Agreement:
 def serve(args, out=sys.stdout) -> None:
     platform = Platform(agreement_from(args), [c.strip() for c in args.pf_codes.split(",") if c.strip()])
     handler = type("PlatformHandler", (Handler,), {"platform": platform})
-    server = ThreadingHTTPServer((args.host, args.port), handler)
-    server.daemon_threads = True
-    print(f"PORT {server.server_address[1]}", file=out, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    listen(args.host, args.port, handler, out)
 
 
 def main(argv: list[str] | None = None) -> None:
