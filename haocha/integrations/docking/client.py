@@ -57,24 +57,43 @@ class ParentClient:
 
     def upload(self, records: list[dict], counts: dict | None = None) -> list[dict]:
         """Send one batch; the parent's result for each record, in order."""
-        body = orjson.dumps({"records": records, "counts": counts or {}})
-        path = UPLOAD_PATH
-        headers = {
-            "Content-Type": "application/json",
-            **signing.signed_headers(self.app_id, self.secret, "POST", path, body),
-        }
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                answer = orjson.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            raise ParentUnavailable(f"上级系统答复 HTTP {exc.code}：{detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ParentUnavailable(f"无法连接上级系统：{exc}") from exc
-        except orjson.JSONDecodeError as exc:
-            raise ParentUnavailable("上级系统的答复不是 JSON") from exc
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not isinstance(results, list) or len(results) != len(records):
-            raise ParentUnavailable("上级系统的答复缺少逐条结果")
-        return results
+        return post_batch(
+            self._opener,
+            self.url,
+            UPLOAD_PATH,
+            {"records": records, "counts": counts or {}},
+            len(records),
+            app_id=self.app_id,
+            secret=self.secret,
+            timeout=self.timeout,
+            who="上级系统",
+            unavailable=ParentUnavailable,
+        )
+
+
+def post_batch(
+    opener, base: str, path: str, payload: dict, n: int, *, app_id, secret, timeout, who, unavailable
+):
+    """POST one signed batch of `n` records (HMAC-SHA256, signing.py); the partner's result per record, in
+    order. Anything else — no answer, an HTTP error, not JSON, a result missing — is `unavailable(reason)`:
+    the whole batch is tried again later."""
+    body = orjson.dumps(payload)
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signed_headers(app_id, secret, "POST", path, body),
+    }
+    request = urllib.request.Request(base + path, data=body, headers=headers, method="POST")
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            answer = orjson.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:300].decode("utf-8", "replace")
+        raise unavailable(f"{who}答复 HTTP {exc.code}：{detail}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise unavailable(f"无法连接{who}：{exc}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise unavailable(f"{who}的答复不是 JSON") from exc
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or len(results) != n:
+        raise unavailable(f"{who}的答复缺少逐条结果")
+    return results

@@ -1,13 +1,8 @@
 """The client of the 政务服务成效管理系统: one signed POST per batch of records (docking/signing.py headers)."""
 
-import urllib.error
-import urllib.request
-
-import orjson
 from django.conf import settings
 
-from haocha.integrations.docking import signing
-from haocha.integrations.docking.client import no_redirect_opener
+from haocha.integrations.docking.client import no_redirect_opener, post_batch
 
 RECORDS_PATH = "/api/performance/records"
 
@@ -35,23 +30,15 @@ class PerformanceClient:
 
     def push(self, records: list[dict]) -> list[dict]:
         """Send one batch; the system's result for each record, in order."""
-        body = orjson.dumps({"records": records})
-        headers = {
-            "Content-Type": "application/json",
-            **signing.signed_headers(self.app_id, self.secret, "POST", RECORDS_PATH, body),
-        }
-        request = urllib.request.Request(self.url + RECORDS_PATH, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                answer = orjson.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            raise PerformanceUnavailable(f"成效管理系统答复 HTTP {exc.code}：{detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise PerformanceUnavailable(f"无法连接成效管理系统：{exc}") from exc
-        except orjson.JSONDecodeError as exc:
-            raise PerformanceUnavailable("成效管理系统的答复不是 JSON") from exc
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not isinstance(results, list) or len(results) != len(records):
-            raise PerformanceUnavailable("成效管理系统的答复缺少逐条结果")
-        return results
+        return post_batch(
+            self._opener,
+            self.url,
+            RECORDS_PATH,
+            {"records": records},
+            len(records),
+            app_id=self.app_id,
+            secret=self.secret,
+            timeout=self.timeout,
+            who="成效管理系统",
+            unavailable=PerformanceUnavailable,
+        )
