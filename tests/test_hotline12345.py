@@ -186,16 +186,24 @@ def test_sm3_signed_callbacks_are_checked_with_sm3(cast):
         ({"type": "extension", "data": {"days": "3", "reason": "r", "approved": True}}, "invalid_field"),
         ({"orderNo": "HCP-NOT-OURS"}, "unknown_order"),
         ({"eventId": ""}, "invalid_eventId"),
+        ({"type": ["verify"]}, "unknown_type"),
+        ({"type": "invalid", "data": {"reason": {"x": 1}, "note": "x"}}, "invalid_code"),
+        ({"time": "0001-01-01 00:00:00"}, "invalid_time"),
+        ({"time": ["2026-12-01 00:00:00"]}, "invalid_time"),
     ],
 )
 def test_malformed_events_are_refused_one_by_one_with_a_code(cast, raw, code):
     platform = external_platform(cast)
     order = bad_rating(cast, "HL-10")
     bad = {**event(order, 1, "verify"), **raw}
-    good = event(order, 1, "accept", {"platformNo": "12345OK"})
+    good = event(order, 2, "accept", {"platformNo": "12345OK"})
     got = results(post_events(platform, [bad, good]))
     assert got[0]["status"] == "refused" and got[0]["code"] == code, got[0]
-    assert got[1]["state"] == "applied"
+    placed = code not in ("invalid_seq", "unknown_order", "invalid_eventId")
+    # A malformed event that names its order and place keeps its seq (as failed): the next one is not held up.
+    assert got[1]["state"] == ("applied" if placed else "waiting"), got[1]
+    if placed:
+        assert PlatformEvent.objects.get(order=order, seq=1).state == "failed"
 
 
 def test_the_12345_page_lists_stuck_pushes_and_requeues_them_in_scope(cast):
@@ -486,3 +494,103 @@ def test_a_fault_of_ours_applying_a_callback_is_recorded_and_the_order_goes_on(c
     )
     assert [(r["state"], r["code"]) for r in got] == [("failed", "internal_error"), ("applied", "")]
     assert refresh(order).status == Status.PENDING_ACCEPT
+
+
+def test_a_passing_conflict_leaves_the_event_waiting_and_reconciliation_applies_it(cast, monkeypatch):
+    from haocha.core.errors import Conflict
+    from haocha.integrations.hotline12345 import callbacks
+    from haocha.integrations.hotline12345.models import HotlinePlatform
+    from haocha.integrations.hotline12345.push import reconcile
+
+    real = callbacks.APPLY["verify"]
+    calls = []
+
+    def busy_once(order, actor, data):
+        calls.append(1)
+        if len(calls) == 1:
+            raise Conflict("工单已被他人处理，请刷新后重试", code="concurrent_update")
+        return real(order, actor, data)
+
+    monkeypatch.setitem(callbacks.APPLY, "verify", busy_once)
+    platform = external_platform(cast)
+    HotlinePlatform.objects.filter(pk=platform.pk).update(quiet_hours=0)
+    order = bad_rating(cast, "HL-C1")
+    got = results(post_events(platform, [event(order, 1, "verify")]))
+    assert [r["state"] for r in got] == ["waiting"]
+    assert PlatformOrder.objects.get(order=order).applied_seq == 0  # not used up by a passing failure
+    reconcile()
+    assert PlatformEvent.objects.get(order=order, seq=1).state == "applied"
+    assert refresh(order).verified_at is not None
+
+
+def test_another_citys_platform_using_the_same_number_is_another_matter(cast):
+    from django.test import Client
+
+    from haocha.organisations.models import Organisation, Region
+    from haocha.workorders.models import WorkOrder
+    from tests.factories import finished_case, make_org, make_region
+
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-M1")
+    results(post_events(platform, [event(order, 1, "accept", {"platformNo": "12345SAME"})]))
+    other_city = make_region("430200", "株洲市", Region.Level.CITY, cast.province)
+    make_org("株洲市市场监督管理局", Organisation.Kind.DEPARTMENT, other_city, code_seq=8)
+    from haocha.integrations.hotline12345.services import platform_register
+
+    other, _secret, key = platform_register(region_code="430200", name="株洲市12345热线")
+    other.client.regions.add(cast.city)  # it may rate this case too (a caller about a 长沙 service)
+    from haocha.accounts.access import clear_actor_cache
+
+    clear_actor_cache()
+    finished_case(cast, "HL-M2", seq=37)
+    body = {"case_no": "HL-M2", "channel": "hotline_12345", "level": "dissatisfied", "comment": "差",
+            "hotline_order_no": "12345SAME"}  # fmt: skip
+    r = Client().post("/api/ratings", body, content_type="application/json", headers={"X-Api-Key": key})
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.count() == 2 and not order.transitions.filter(action="follow_up").exists()
+
+
+def test_a_region_switched_back_to_the_workbench_still_hears_about_its_pushed_orders(cast):
+    from haocha.integrations.hotline12345.services import platform_set_mode
+
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-B1")
+    platform_set_mode(region_code=cast.city.code, mode="builtin")
+    assert bad_rating(cast, "HL-B2").platform_id is None  # new 差评 stay here
+    got = results(post_events(platform, [event(order, 1, "accept", {"platformNo": "12345B1"})]))
+    assert got[0]["state"] == "applied"
+
+
+def test_a_repush_says_what_the_version_said(cast, monkeypatch):
+    from haocha.core.outbox import outbox_process
+    from haocha.integrations.hotline12345.client import PlatformClient, PlatformDown
+    from haocha.integrations.hotline12345.push import requeue
+    from tests.workorder_helpers import act
+
+    sent = []
+    down = [True]
+
+    def push(self, payload):
+        if down[0]:
+            raise PlatformDown("HTTP 503")
+        sent.append(payload)
+        return {"platformNo": "P9"}
+
+    monkeypatch.setattr(PlatformClient, "push", push)
+    platform = external_platform(cast)
+    order = bad_rating(cast, "HL-Q1")
+    results(post_events(platform, [event(order, 1, "accept", {"platformNo": "P9"})]))
+    act(cast.supervisor, order, "supervise", note="今日内联系", deadline="")
+    outbox_process()  # both fail
+    down[0] = False
+    requeue(PlatformOrder.objects.get(order=order))
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    outbox_process(now=timezone.now() + timedelta(minutes=1))
+    reasons = [p["reason"] for p in sent]
+    assert "supervise" in reasons and all(p["version"] == 2 for p in sent if p["reason"] == "supervise")
+    assert any(p.get("supervision", {}).get("note") == "今日内联系" for p in sent)
+    push_row = PlatformOrder.objects.get(order=order)
+    assert push_row.state == PlatformOrder.State.ACKNOWLEDGED  # never set back by a re-push

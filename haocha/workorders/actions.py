@@ -680,7 +680,13 @@ def work_order_acknowledge(
     note = checked_text(note, NOTE, label="受理说明")
 
     def repeat(o: WorkOrder) -> str | None:
-        return "12345平台已受理，无需重复" if o.platform_number == platform_number else None
+        last = o.transitions.filter(action__in=("acknowledge", "reopen")).order_by("-at", "-id").first()
+        done = (
+            last is not None
+            and last.action == "acknowledge"
+            and last.data.get("platform_number") == platform_number
+        )
+        return "12345平台已受理，无需重复" if done else None
 
     machine.ensure(order, "acknowledge", repeat=repeat)
     return machine.move(

@@ -65,13 +65,17 @@ def platform_for(rating: Rating):
     return None
 
 
-def same_matter(hotline_order_no: str) -> WorkOrder | None:
-    """The work order a 12345 order number names: an order an external platform took in under that number,
-    or (the built-in workbench) this system's own order number."""
+def same_matter(hotline_order_no: str, source_id: int | None) -> WorkOrder | None:
+    """The work order a 12345 order number names: one the sender (an external platform) took in under that
+    number — another city's platform may use the same numbers — or, the built-in workbench, this system's own
+    order number."""
     from django.db.models import Q
 
     return (
-        WorkOrder.objects.filter(Q(platform_number=hotline_order_no) | Q(number=hotline_order_no))
+        WorkOrder.objects.filter(
+            Q(platform_id=source_id, platform_number=hotline_order_no)
+            | Q(platform__isnull=True, number=hotline_order_no)
+        )
         .exclude(status=Status.MERGED)
         .select_related("rating", "region")
         .order_by("-pk")
@@ -128,7 +132,7 @@ def work_order_for_rating(*, rating: Rating, actor: Actor) -> WorkOrder | None:
     now = rating.received_at or clock.now()
     system = Actor(label="系统")
     if rating.hotline_order_no:
-        same = same_matter(rating.hotline_order_no)
+        same = same_matter(rating.hotline_order_no, rating.source_id)
         if same is not None and may_name(same, rating, actor):  # the call's 12345 order is one here already
             if not same.is_open or same.handled_by_id:
                 return None

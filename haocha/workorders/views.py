@@ -392,7 +392,9 @@ def citizen_page(request, token):
             "done": done,
             "answers": request.POST if error else {},  # a refused answer keeps what was chosen
             "choices": CALLBACK_CHOICES,
-            "can_answer": order.status == Status.PENDING_CALLBACK and not order.callback_token_used,
+            "can_answer": order.status == Status.PENDING_CALLBACK
+            and not order.callback_token_used
+            and machine.may(Actor(label="群众"), order, "callback", via_link=True),
         },
         status=status,
     )

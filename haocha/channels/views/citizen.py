@@ -8,11 +8,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from haocha.accounts.access import Actor
 from haocha.channels import citizen, duty, links, lookup, visit
 from haocha.channels.views import client_ip
 from haocha.core.errors import DomainError, NotFound
 from haocha.evaluations.channels import Channel
 from haocha.evaluations.levels import BAD_LEVELS, Level
+from haocha.workorders import machine
 from haocha.workorders.citizen import citizen_link_token
 from haocha.workorders.machine import HIDDEN_FROM_CITIZEN
 from haocha.workorders.models import Status
@@ -54,7 +56,10 @@ def _orders(state) -> list:
                 "order": order,
                 "steps": steps,
                 "link": f"/c/{citizen_link_token(order)}/",
-                "callback_open": order.status == Status.PENDING_CALLBACK and not order.callback_token_used,
+                # (an external 12345's order is called back by its own team, not through this page)
+                "callback_open": order.status == Status.PENDING_CALLBACK
+                and not order.callback_token_used
+                and machine.may(Actor(label="群众"), order, "callback", via_link=True),
             }
         )
     return rows

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
 
 from haocha.accounts.access import Actor, actor_for_client
@@ -31,12 +31,13 @@ log = logging.getLogger(__name__)
 
 
 def platform_for_request(request: HttpRequest) -> HotlinePlatform:
-    """The registered platform that signed this request (its scheme); a bad, stale or replayed one is refused."""
+    """The registered platform that signed this request (its scheme); a bad, stale or replayed one is refused.
+    A region switched back to the built-in workbench still hears from its platform about the orders it has."""
 
     def secret_of(app):
         platform = (
             HotlinePlatform.objects.select_related("client", "region")
-            .filter(app_id=app, is_active=True, mode=HotlinePlatform.Mode.EXTERNAL)
+            .filter(app_id=app, is_active=True, client__is_active=True)
             .first()
         )
         return (platform.secret, platform, signing.scheme(platform.signing)) if platform else None
@@ -71,51 +72,78 @@ def receive_events(platform: HotlinePlatform, raw_events: list, *, via: str = "c
     return [receive_event(platform, raw, via=via) for raw in raw_events]
 
 
+def order_of(platform: HotlinePlatform, order_no: str) -> WorkOrder | None:
+    """The platform's order by haocha's number, or by the platform's own for an order it started (a hotline
+    rating named it)."""
+    mine = WorkOrder.objects.filter(platform_id=platform.client_id)
+    return mine.filter(number=order_no).first() or mine.filter(platform_number=order_no).first()
+
+
 def receive_event(platform: HotlinePlatform, raw, *, via: str = "callback") -> dict:
+    """Store one event once and apply what is due. An event that names its order and place (eventId, orderNo,
+    seq) but is malformed otherwise is refused and kept as failed: its seq is used, so the order's later events
+    are not held up behind it for ever."""
     try:
-        event = protocol.parse_event(raw)
+        event_id, order_no, seq = protocol.parse_envelope(raw)
     except DomainError as exc:
         return _result(raw, "refused", exc.code, exc.message)
-    # The order by haocha's number, or by the platform's own for an order it started (a hotline rating).
-    mine = WorkOrder.objects.filter(platform_id=platform.client_id)
-    order = mine.filter(number=event.order_no).first() or mine.filter(platform_number=event.order_no).first()
+    order = order_of(platform, order_no)
     if order is None:
-        return _result(raw, "refused", "unknown_order", f"没有推送给本平台的工单 {event.order_no}")
-    digest = _digest(event)
+        return _result(raw, "refused", "unknown_order", f"没有推送给本平台的工单 {order_no}")
+    try:
+        event, refusal = protocol.parse_event(raw), None
+        digest = _digest(event)
+    except DomainError as exc:
+        event, refusal = None, exc
+        digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
     def known() -> dict | None:
-        seen = PlatformEvent.objects.filter(platform=platform, event_id=event.event_id).first()
+        seen = PlatformEvent.objects.filter(platform=platform, event_id=event_id).first()
         if seen is None:
             return None
         if seen.digest != digest:
             return _result(raw, "refused", "event_id_reused", "该 eventId 已用于内容不同的回调")
+        if refusal is not None:
+            return _result(raw, "refused", seen.code, seen.message, seen.state)
         return _result(raw, "duplicate", seen.code, seen.message, seen.state)
 
     answer = known()
     if answer is not None:
         drain(order, platform)  # a resend may find its order's turn come (an earlier event arrived since)
         return answer
-    if PlatformEvent.objects.filter(order=order, seq=event.seq).exists():
-        return _result(raw, "refused", "seq_taken", f"该工单序号 {event.seq} 已有另一条回调")
+    if PlatformEvent.objects.filter(order=order, seq=seq).exists():
+        return _result(raw, "refused", "seq_taken", f"该工单序号 {seq} 已有另一条回调")
+    now = clock.now()
+    row = {
+        "platform": platform,
+        "order": order,
+        "event_id": event_id,
+        "seq": seq,
+        "digest": digest,
+        "via": via,
+        "received_at": now,
+    }
+    if refusal is None:
+        row.update(kind=event.kind, happened_at=event.at, payload=protocol.event_json(event))
+    else:
+        row.update(
+            kind=str(raw.get("type"))[:12],
+            happened_at=now,
+            payload=orjson.loads(orjson.dumps(raw, default=str)),
+            state=E.FAILED,
+            code=refusal.code,
+            message=refusal.message[:300],
+        )
     try:
         with transaction.atomic():
-            PlatformEvent.objects.create(
-                platform=platform,
-                order=order,
-                event_id=event.event_id,
-                seq=event.seq,
-                kind=event.kind,
-                happened_at=event.at,
-                payload=protocol.event_json(event),
-                digest=digest,
-                via=via,
-                received_at=clock.now(),
-            )
+            PlatformEvent.objects.create(**row)
     except IntegrityError:  # the same event, or the same seq, stored by a concurrent call
-        return known() or _result(raw, "refused", "seq_taken", f"该工单序号 {event.seq} 已有另一条回调")
+        return known() or _result(raw, "refused", "seq_taken", f"该工单序号 {seq} 已有另一条回调")
     drain(order, platform)
-    row = PlatformEvent.objects.get(platform=platform, event_id=event.event_id)
-    return _result(raw, "received", row.code, row.message, row.state)
+    if refusal is not None:
+        return _result(raw, "refused", refusal.code, refusal.message, E.FAILED)
+    stored = PlatformEvent.objects.get(platform=platform, event_id=event_id)
+    return _result(raw, "received", stored.code, stored.message, stored.state)
 
 
 def drain(order: WorkOrder, platform: HotlinePlatform) -> int:
@@ -132,7 +160,16 @@ def drain(order: WorkOrder, platform: HotlinePlatform) -> int:
                 waiting = PlatformEvent.objects.filter(order=order, state=E.WAITING).order_by("seq")
                 waiting.update(code="waiting", message=f"等待序号 {push.applied_seq + 1} 的回调")
                 return applied
-            state, code, message = apply(platform, row)
+            if row.state == E.FAILED:  # refused on arrival (malformed): its seq is used, nothing to apply
+                state, code, message = row.state, row.code, row.message
+            else:
+                outcome = apply(platform, row)
+                if outcome is None:  # a passing failure: it waits, and is tried again (reconciliation)
+                    PlatformEvent.objects.filter(pk=row.pk).update(
+                        code="retry", message="与其他操作同时发生，稍后重试"
+                    )
+                    return applied
+                state, code, message = outcome
             now = clock.now()
             PlatformEvent.objects.filter(pk=row.pk).update(
                 state=state, code=code, message=message[:300], applied_at=now
@@ -244,11 +281,16 @@ APPLY = {
 }  # fmt: skip
 
 
-def apply(platform: HotlinePlatform, row: PlatformEvent) -> tuple[str, str, str]:
+def apply(platform: HotlinePlatform, row: PlatformEvent) -> tuple[str, str, str] | None:
     """One event through the machine, at the time it happened on the platform (never before the order's
     previous step — a 逾期督办 the sweep made meanwhile aside: the platform is the record of when its steps
-    happened — never after now); (state, code, message)."""
-    order = WorkOrder.objects.select_related("rating", "department", "region").get(pk=row.order_id)
+    happened — never after now); (state, code, message), or None when it met a passing failure (another
+    writer moved the order at the same moment, the database busy): then it waits and is tried again."""
+    order = (
+        WorkOrder.objects.select_for_update(of=("self",))
+        .select_related("rating", "department", "region")
+        .get(pk=row.order_id)
+    )
     previous = machine.previous_step_at(order, clock_steps=False)
     at = min(max(row.happened_at, previous or row.happened_at), clock.now())
     try:
@@ -257,8 +299,28 @@ def apply(platform: HotlinePlatform, row: PlatformEvent) -> tuple[str, str, str]
     except machine.AlreadyDone as exc:
         return E.UNCHANGED, exc.code, exc.message
     except DomainError as exc:
+        if exc.code == "concurrent_update":
+            return None
         return E.FAILED, exc.code, exc.message
+    except OperationalError:
+        log.warning(
+            "12345 callback %s of order %s: database busy, tried again later", row.event_id, row.order_id
+        )
+        return None
     except Exception:  # a fault of ours: recorded, the order's later events go on, the log has the trace
         log.exception("12345 callback %s of order %s could not be applied", row.event_id, row.order_id)
         return E.FAILED, "internal_error", "本系统处理该回调时出错，已记录，请联系系统管理员"
     return E.APPLIED, "", f"已{protocol.KINDS[row.kind].label}"
+
+
+def drain_waiting(limit: int = 200) -> int:
+    """Orders with an event waiting whose turn has come (it met a passing failure): applied now."""
+    due = (
+        PlatformEvent.objects.filter(state=E.WAITING, code="retry")
+        .values_list("order_id", "platform_id")
+        .distinct()[:limit]
+    )
+    n = 0
+    for order_id, platform_id in due:
+        n += drain(WorkOrder.objects.get(pk=order_id), HotlinePlatform.objects.get(pk=platform_id))
+    return n

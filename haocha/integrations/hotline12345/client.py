@@ -42,7 +42,10 @@ class PlatformClient:
         )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return orjson.loads(response.read() or b"{}")
+                answer = orjson.loads(response.read() or b"{}")
+            if not isinstance(answer, dict):
+                raise PlatformDown("12345平台的答复不是 JSON 对象")
+            return answer
         except urllib.error.HTTPError as exc:
             text = exc.read()[:200].decode("utf-8", "replace")
             if exc.code == 404 and method == "GET":

@@ -99,6 +99,8 @@ def parse_time(value, name: str) -> datetime:
         moment = datetime.strptime(value.strip(), TIME_FORMAT).replace(tzinfo=SHANGHAI)
     except ValueError:
         raise InvalidInput(f"{name} 应为“YYYY-MM-DD HH:MM:SS”格式的时间", code="invalid_time") from None
+    if moment.year < 2000:
+        raise InvalidInput(f"{name} 不合理（早于2000年）", code="invalid_time")
     if moment > clock.now() + FUTURE_SKEW:
         raise InvalidInput(f"{name} 不能晚于当前时间", code="time_in_future")
     return moment
@@ -137,13 +139,13 @@ def _value(field: Field, given):
         return given
     if field.kind == "time":
         return parse_time(given, field.name)
-    if given not in (field.choices or {}):
+    if not isinstance(given, str) or given not in (field.choices or {}):
         raise InvalidInput(f"{field.name} 应为 {'、'.join(field.choices or {})} 之一", code="invalid_code")
     return given
 
 
-def parse_event(raw) -> Event:
-    """One callback event checked against its kind's fields; a 422 with a code for what is wrong."""
+def parse_envelope(raw) -> tuple[str, str, int]:
+    """(eventId, orderNo, seq): what places an event, checked before the rest of it."""
     if not isinstance(raw, dict):
         raise InvalidInput("回调事件应为对象", code="invalid_event")
     event_id = _ascii_id(raw.get("eventId"), "eventId", 64)
@@ -151,8 +153,14 @@ def parse_event(raw) -> Event:
     seq = raw.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 100_000:
         raise InvalidInput("seq 应为1起的整数（每张工单内的回调序号）", code="invalid_seq")
+    return event_id, order_no, seq
+
+
+def parse_event(raw) -> Event:
+    """One callback event checked against its kind's fields; a 422 with a code for what is wrong."""
+    event_id, order_no, seq = parse_envelope(raw)
     kind = raw.get("type")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidInput(f"未知的回调类型“{str(kind)[:20]}”：可选 {'、'.join(KINDS)}", code="unknown_type")
     at = parse_time(raw.get("time"), "time")
     given = raw.get("data") or {}

@@ -101,11 +101,10 @@ def queue(order: WorkOrder, *, reason: str, rating: Rating | None = None, step=N
         order=order, defaults={"platform": platform, "queued_at": now, "last_news_at": now}
     )
     if not created:
-        PlatformOrder.objects.filter(pk=push.pk).update(
-            version=F("version") + 1,
-            queued_at=now,
-            state=State.QUEUED if push.state != State.ACKNOWLEDGED or reason == "reopen" else push.state,
-        )
+        PlatformOrder.objects.filter(pk=push.pk).update(version=F("version") + 1, queued_at=now, attempts=0)
+        if reason == "reopen":  # a new cycle: the platform takes it in again
+            PlatformOrder.objects.filter(pk=push.pk).update(acknowledged_at=None)
+        PlatformOrder.objects.filter(pk=push.pk, acknowledged_at__isnull=True).update(state=State.QUEUED)
         push.refresh_from_db()
     outbox_enqueue(
         topic=TOPIC,
@@ -122,13 +121,25 @@ def queue(order: WorkOrder, *, reason: str, rating: Rating | None = None, step=N
 
 
 def requeue(push: PlatformOrder, *, reason: str = "retry") -> None:
-    """重新推送 (by hand, or by reconciliation): the same version again under a fresh outbox message."""
+    """重新推送 (by hand, or by reconciliation): the latest version again under a fresh outbox message, with
+    what that version said (new, follow_up, reopen, supervise and its rating or step)."""
+    from haocha.core.models import OutboxMessage
+
+    last = (
+        OutboxMessage.objects.filter(topic=TOPIC, key__startswith=f"hotline:{push.order_id}:")
+        .order_by("-pk")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    payload = {**(last or {"reason": "retry", "rating": None, "step": None}), "push": push.pk}
+    payload["version"] = push.version
     with transaction.atomic():
-        PlatformOrder.objects.filter(pk=push.pk).update(state=State.QUEUED, attempts=0, last_error="")
+        PlatformOrder.objects.filter(pk=push.pk).update(attempts=0, last_error="")
+        PlatformOrder.objects.filter(pk=push.pk, acknowledged_at__isnull=True).update(state=State.QUEUED)
         outbox_enqueue(
             topic=TOPIC,
             key=f"hotline:{push.order_id}:{push.version}:{reason}:{uuid.uuid4().hex}",
-            payload={"push": push.pk, "version": push.version, "reason": "retry", "rating": None},
+            payload=payload,
         )
 
 
@@ -207,8 +218,8 @@ def deliver(message: dict) -> None:
     push = PlatformOrder.objects.select_related(
         "order__rating__item", "order__case", "order__department", "order__region", "platform"
     ).get(pk=message["push"])
-    if message["version"] < push.version and message["reason"] == "retry":
-        return  # a newer version is queued and carries everything
+    if message["version"] < push.version and message.get("reason") in ("retry", "new"):
+        return  # a newer version is queued and carries the order as it is now
     rating = Rating.objects.filter(pk=message.get("rating")).first() if message.get("rating") else None
     step = Transition.objects.filter(pk=message.get("step")).first() if message.get("step") else None
     payload = order_payload(push, message["reason"], rating, step)
@@ -216,7 +227,8 @@ def deliver(message: dict) -> None:
     try:
         answer = PlatformClient(push.platform).push(payload)
     except PlatformRefused as exc:
-        PlatformOrder.objects.filter(pk=push.pk).update(state=State.STUCK, last_error=str(exc)[:300])
+        PlatformOrder.objects.filter(pk=push.pk).update(last_error=str(exc)[:300])
+        PlatformOrder.objects.filter(pk=push.pk, acknowledged_at__isnull=True).update(state=State.STUCK)
         raise PermanentError(str(exc)) from exc
     except PlatformDown as exc:
         PlatformOrder.objects.filter(pk=push.pk).update(last_error=str(exc)[:300])
@@ -224,14 +236,17 @@ def deliver(message: dict) -> None:
     number = str(answer.get("platformNo") or "")[:40]
     now = clock.now()
     with transaction.atomic():
-        PlatformOrder.objects.filter(pk=push.pk).update(
-            sent_version=max(push.sent_version, message["version"]),
-            sent_at=now,
-            last_error="",
-            platform_number=number or push.platform_number,
+        PlatformOrder.objects.filter(pk=push.pk, sent_version__lt=message["version"]).update(
+            sent_version=message["version"]
         )
-        PlatformOrder.objects.filter(pk=push.pk, state__in=(State.QUEUED, State.STUCK)).update(
-            state=State.SENT
+        PlatformOrder.objects.filter(pk=push.pk).update(sent_at=now, last_error="")
+        if number:
+            PlatformOrder.objects.filter(pk=push.pk, platform_number="").update(platform_number=number)
+            # shown on the order at once, and a hotline rating naming it finds it before the 受理 arrives
+            WorkOrder.objects.filter(pk=push.order_id, platform_number="").update(platform_number=number)
+        PlatformOrder.objects.filter(pk=push.pk, acknowledged_at__isnull=True).update(state=State.SENT)
+        PlatformOrder.objects.filter(pk=push.pk, acknowledged_at__isnull=False).update(
+            state=State.ACKNOWLEDGED
         )
         if payload["contact"].get("phoneEnc"):
             audit_record(
@@ -261,8 +276,14 @@ def reconcile(*, now=None, limit: int = 200) -> str | None:
     gave_up = PlatformOrder.objects.filter(state=State.QUEUED, attempts__gte=MAX_ATTEMPTS).update(
         state=State.STUCK, last_error="多次推送失败，已停止重试"
     )
+    from haocha.integrations.hotline12345.callbacks import drain_waiting
+
+    retried = drain_waiting()
     open_pushes = (
-        PlatformOrder.objects.filter(state__in=(State.SENT, State.ACKNOWLEDGED), platform__is_active=True)
+        PlatformOrder.objects.filter(
+            Q(state__in=(State.SENT, State.ACKNOWLEDGED)) | Q(acknowledged_at__isnull=False)
+        )
+        .filter(platform__is_active=True)
         .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=now - timedelta(minutes=30)))
         .filter(order__status__in=OPEN_STATUSES)
         .select_related("platform", "order")
@@ -274,13 +295,16 @@ def reconcile(*, now=None, limit: int = 200) -> str | None:
             continue
         asked += 1
         PlatformOrder.objects.filter(pk=push.pk).update(checked_at=now)
+        own = push.sent_version == 0 and bool(push.platform_number)  # the platform's own order: never pushed
         try:
-            found = PlatformClient(push.platform).fetch(push.order.number)
+            found = PlatformClient(push.platform).fetch(push.platform_number if own else push.order.number)
         except PlatformDown:
             continue  # asked again in the next round
         except PlatformRefused:
             found = None
         never_acknowledged = push.state == State.SENT and not (found or {}).get("events")
+        if own and found is None:
+            continue  # the platform's own order is not ours to push
         if found is None or never_acknowledged:  # unknown there, or never 受理'd: push again, then give up
             if push.repushes >= MAX_REPUSHES:
                 PlatformOrder.objects.filter(pk=push.pk).update(
@@ -292,8 +316,9 @@ def reconcile(*, now=None, limit: int = 200) -> str | None:
                 requeue(push, reason="reconcile")
                 repushed += 1
             continue
-        results = receive_events(push.platform, found.get("events") or [], via="reconcile")
+        events = found.get("events")
+        results = receive_events(push.platform, events if isinstance(events, list) else [], via="reconcile")
         learned += sum(1 for r in results if r["status"] == "received")
-    if not (asked or gave_up):
+    if not (asked or gave_up or retried):
         return None
     return f"12345对账：核查 {asked} 单，补收回调 {learned} 条，重推 {repushed} 单，推送失败 {stuck + gave_up} 单"

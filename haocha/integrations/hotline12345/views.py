@@ -3,6 +3,7 @@
 they may see (workorders.access)."""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,10 @@ def index(request):
     visible = work_orders_visible_to(actor).values("pk")
     pushes = PlatformOrder.objects.filter(order__in=visible)
     platforms = []
-    for platform in HotlinePlatform.objects.select_related("region").order_by("region__code"):
+    shown = HotlinePlatform.objects.select_related("region").order_by("region__code")
+    if not actor.all_access:  # a platform with none of the user's orders is not theirs to see
+        shown = shown.filter(orders__in=pushes).distinct()
+    for platform in shown:
         mine = pushes.filter(platform=platform)
         platforms.append(
             {
@@ -36,7 +40,9 @@ def index(request):
                 ).count(),
             }
         )
-    problems = pushes.filter(state__in=(S.QUEUED, S.STUCK)).select_related("order", "platform")
+    problems = pushes.filter(Q(state__in=(S.QUEUED, S.STUCK)) | ~Q(last_error="")).select_related(
+        "order", "platform"
+    )
     events = PlatformEvent.objects.filter(order__in=visible, state__in=(E.WAITING, E.FAILED)).select_related(
         "order"
     )
@@ -57,10 +63,10 @@ def index(request):
 @page_view("hotline12345")
 def requeue(request):
     actor = check_page(request, "hotline12345")
-    ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("id") if v.isascii() and v.isdigit() and len(v) < 12]
     rows = PlatformOrder.objects.filter(
-        pk__in=ids, state__in=(S.QUEUED, S.STUCK), order__in=work_orders_visible_to(actor).values("pk")
-    )
+        pk__in=ids, order__in=work_orders_visible_to(actor).values("pk")
+    ).filter(Q(state__in=(S.QUEUED, S.STUCK)) | ~Q(last_error=""))
     n = 0
     for push in rows:
         pushing.requeue(push)
