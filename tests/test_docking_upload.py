@@ -2,6 +2,7 @@
 through the outbox, and followed record by record (the parent here is a scripted stand-in)."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -269,3 +270,18 @@ def test_free_text_goes_up_with_personal_data_masked_and_other_words_kept(cast, 
     assert "13912345678" not in sent
     assert records["rating"]["writingEvaluation"].startswith("等了两个小时，请回电")
     assert "属实" in records["order"]["steps"][-1]["note"]
+
+
+def test_a_quiet_child_still_sends_its_daily_counts_and_again_after_an_outage(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    round_trip()
+    day = timezone.localdate(Rating.objects.first().rated_at).isoformat()
+    assert parent.counts == [{"rating": {day: 1}}]
+    later = timezone.now() + timedelta(minutes=11)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        parent.down = True
+        upload.run_round()  # nothing new to send: the counts alone, through the outbox
+        assert outbox_process(now=later)["retry"] == 1
+        parent.down = False
+        assert outbox_process(now=later + timedelta(minutes=5))["done"] == 1
+    assert parent.batches[-1] == [] and parent.counts[-1] == {"rating": {day: 1}}

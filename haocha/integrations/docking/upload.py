@@ -265,6 +265,28 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(1800, 5 * 2 ** max(0, attempts - 1)))
 
 
+COUNTS_TOPIC = "docking.counts"
+
+
+def queue_counts_if_quiet(now=None) -> bool:
+    """A child with nothing to send still tells its parent its daily counts every COUNTS_EVERY (an empty
+    batch carrying them), so a parent can see a quiet child's counts disagree with what arrived. Only to a
+    haocha parent: a provincial platform has no count exchange."""
+    if settings.HAOCHA_PARENT_PROTOCOL != "haocha":
+        return False
+    now = now or clock.now()
+    counts = daily_counts(now)
+    if counts is None:
+        return False
+    outbox_enqueue(topic=COUNTS_TOPIC, key=f"counts:{uuid.uuid4().hex}", payload={"counts": counts})
+    return True
+
+
+@handler(COUNTS_TOPIC)
+def deliver_counts(payload: dict, client: ParentClient | None = None) -> None:
+    (client or parent_client(ParentClient)).upload([], counts=payload["counts"])  # retried while it is down
+
+
 @handler(TOPIC)
 def deliver(payload: dict, client: ParentClient | None = None) -> None:
     """Post one batch and apply the parent's answer record by record."""
@@ -350,6 +372,8 @@ def run_round() -> str | None:
     if not configured():
         return None
     added, released, claimed = upload_round()
+    if not claimed:
+        queue_counts_if_quiet()
     if added or released or claimed:
         return f"上报：新增 {added} 条，重发 {released} 条，本轮发送 {claimed} 条"
     return None
