@@ -4,6 +4,7 @@ finished one at 12345 核实 in a new cycle."""
 from collections.abc import Callable
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from haocha.accounts.access import Actor
@@ -69,8 +70,6 @@ def same_matter(hotline_order_no: str, source_id: int | None) -> WorkOrder | Non
     """The work order a 12345 order number names: one the sender (an external platform) took in under that
     number — another city's platform may use the same numbers — or, the built-in workbench, this system's own
     order number."""
-    from django.db.models import Q
-
     return (
         WorkOrder.objects.filter(
             Q(platform_id=source_id, platform_number=hotline_order_no)
@@ -91,20 +90,18 @@ def may_name(order: WorkOrder, rating: Rating, actor: Actor) -> bool:
     return actor.client is not None and actor.can_see_org(order_org(order))
 
 
+def _bad_indicator(rating: Rating) -> bool:
+    return any(v in BAD_LEVELS for v in (rating.indicator_levels or {}).values())
+
+
 def may_have_order(rating: Rating) -> bool:
     """Cheap, without the policy: could this rating have a work order? (A 差评, or a bad indicator, which
     makes one where the policy says bad_on_any_indicator.) Hooks that run on every rating ask this first."""
-    return rating.level in BAD_LEVELS or any(
-        v in BAD_LEVELS for v in (rating.indicator_levels or {}).values()
-    )
+    return rating.level in BAD_LEVELS or _bad_indicator(rating)
 
 
 def wants_work_order(rating: Rating, policy: OrderPolicy) -> bool:
-    if rating.level in BAD_LEVELS:
-        return True
-    return policy.bad_on_any_indicator and any(
-        v in BAD_LEVELS for v in (rating.indicator_levels or {}).values()
-    )
+    return rating.level in BAD_LEVELS or (policy.bad_on_any_indicator and _bad_indicator(rating))
 
 
 def reopen_changes(order: WorkOrder) -> dict:

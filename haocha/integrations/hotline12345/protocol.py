@@ -87,10 +87,6 @@ class Event:
     at: datetime
     data: dict
 
-    @property
-    def label(self) -> str:
-        return KINDS[self.kind].label
-
 
 def parse_time(value, name: str) -> datetime:
     if not isinstance(value, str):

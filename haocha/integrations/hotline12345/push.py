@@ -155,15 +155,14 @@ def _reason_texts(rating: Rating) -> list[str]:
     return [texts.get(code, code) for code in codes]
 
 
-def _masked_name(name: str) -> str:
-    return name[:1] + "*" * (len(name) - 1) if name else ""
-
-
 def contact_of(rating: Rating, platform: HotlinePlatform) -> dict:
     """The citizen's contact as the agreement allows: masked, and the phone SM4-encrypted under the
     platform's key (hex of IV + ciphertext); without a key the phone goes masked only."""
     phone = identity.decrypt(rating.evaluator_phone_enc)
-    contact = {"name": _masked_name(rating.evaluator_name), "phoneMasked": rating.evaluator_phone_masked}
+    contact = {
+        "name": identity.mask_name(rating.evaluator_name),
+        "phoneMasked": rating.evaluator_phone_masked,
+    }
     if phone and platform.contact_key:
         contact["phoneEnc"] = gm.sm4_encrypt(gm.sm4_key(platform.contact_key), phone.encode()).hex()
         contact["encryption"] = "SM4-CBC"
