@@ -9,6 +9,7 @@ from django.test import Client
 from haocha.core.models import Message, OutboxMessage
 from haocha.evaluations.models import Rating
 from haocha.workorders.models import Status, Transition, WorkOrder
+from tests.factories import finished_case
 from tests.workorder_helpers import act, bad_rating, refresh, staff
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +305,23 @@ def test_an_expired_citizen_link_is_refused(cast):
     with mock.patch("django.core.signing.time.time", return_value=time.time() + 16 * 86400):
         r = Client().get(f"/c/{token}/")
     assert r.status_code == 404 and "有效期" in r.content.decode()
+
+
+@pytest.mark.parametrize("policy_says", [True, False])
+def test_a_bad_indicator_makes_an_order_only_where_the_policy_says_so(cast, policy_says):
+    from haocha.workorders.models import WorkOrderPolicy
+
+    WorkOrderPolicy.objects.create(region=cast.city, bad_on_any_indicator=policy_says)
+    finished_case(cast, "WO-IND")
+    body = {
+        "case_no": "WO-IND",
+        "channel": "pc",
+        "level": "satisfied",
+        "indicators": {"efficiency": "very_dissatisfied"},
+        "comment": "等了很久",
+    }
+    r = Client().post(
+        "/api/ratings", body, content_type="application/json", headers={"X-Api-Key": cast.key_city}
+    )
+    assert r.status_code == 201, r.content
+    assert WorkOrder.objects.filter(rating__public_id=r.json()["id"]).exists() is policy_says
