@@ -46,9 +46,9 @@ def test_a_stated_time_counts_within_the_window_and_at_its_edge_only():
     edge = NOW - timedelta(hours=2)
     assert counted(edge, policy=policy) == edge
     assert counted(edge - timedelta(seconds=1), policy=policy) == NOW  # outside: counts from its recording
-    assert counted(NOW - timedelta(hours=3), policy=OrderPolicy(stated_time_window_hours=3)) == NOW - timedelta(
-        hours=3
-    )
+    assert counted(
+        NOW - timedelta(hours=3), policy=OrderPolicy(stated_time_window_hours=3)
+    ) == NOW - timedelta(hours=3)
 
 
 def test_the_second_escalation_comes_working_days_after_the_first_and_there_is_no_third():
@@ -108,7 +108,9 @@ def test_closing_minutes_per_clock_from_the_start_of_the_cycle():
     }
     # A clock without its step (or without its due time) gives no figure, not a zero.
     assert clocks.closing_minutes(order(assigned_at=assigned, contact_due_at=assigned)) == {}
-    assert clocks.closing_minutes(order(assigned_at=assigned, contacted_at=assigned, feedback_at=assigned)) == {}
+    assert (
+        clocks.closing_minutes(order(assigned_at=assigned, contacted_at=assigned, feedback_at=assigned)) == {}
+    )
 
 
 def test_a_new_cycle_resets_every_clock_and_the_old_extension():

@@ -285,3 +285,91 @@ def test_a_quiet_child_still_sends_its_daily_counts_and_again_after_an_outage(ca
         parent.down = False
         assert outbox_process(now=later + timedelta(minutes=5))["done"] == 1
     assert parent.batches[-1] == [] and parent.counts[-1] == {"rating": {day: 1}}
+
+
+def made_ago(**delta):
+    """A version-7 public id as if made `delta` ago (its row written then, committed only now)."""
+    from datetime import UTC, datetime
+
+    from haocha.core.ids import uuid7_floor
+
+    return uuid7_floor(datetime.now(UTC) - timedelta(**delta))
+
+
+def test_a_rating_committed_late_is_found_within_the_overlap_and_by_the_hourly_catch_up(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    assert upload.collect() == 2  # its service record and the rating
+    # Ratings whose ids were made before the one seen, committed after the collector looked (an import
+    # batch of 5,000, a rating waiting on a lock): 20 s late is within the overlap, 5 minutes is not.
+    within = rate(finished_case(cast, "CS-0002", seq=2), public_id=made_ago(seconds=20))
+    beyond = rate(finished_case(cast, "CS-0003", seq=3), public_id=made_ago(minutes=5))
+    upload.collect()
+    queued = set(Upload.objects.filter(kind=RecordKind.RATING).values_list("record_id", flat=True))
+    assert str(within.public_id) in queued and str(beyond.public_id) not in queued
+    assert upload.catch_up_ratings() == 1
+    assert Upload.objects.filter(kind=RecordKind.RATING, record_id=str(beyond.public_id)).exists()
+    assert upload.catch_up_ratings() == 0  # not again within the hour
+    assert upload.collect() == 0  # and nothing is queued twice
+
+
+def test_ratings_are_collected_past_the_limit_in_id_order_and_once(cast, parent, monkeypatch):
+    monkeypatch.setattr(upload, "COLLECT_LIMIT", 2)
+    for n in range(5):
+        rate(finished_case(cast, f"CS-{n:04d}", seq=n + 1), public_id=made_ago(minutes=10 - n))
+    for _ in range(3):
+        upload.collect()
+    assert Upload.objects.filter(kind=RecordKind.RATING).count() == 5
+    assert upload.collect() == 0
+
+
+def test_a_not_yet_answer_is_retried_however_many_attempts_an_outage_took(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    parent.down = True
+    for _ in range(3):  # the parent down: attempts counted, no answer
+        upload.run_round()
+        outbox_process(limit=100)
+        Upload.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    Upload.objects.update(attempts=upload.MAX_NOT_YET + 5)  # a long outage's attempts
+    parent.down = False
+    parent.answer = lambda r: (
+        {"status": "accepted"}
+        if r["type"] == "service"
+        else {"status": "rejected", "code": "service_record_missing", "message": "没有对应的服务数据"}
+    )
+    round_trip()
+    row = Upload.objects.get(kind=RecordKind.RATING)
+    assert (row.status, row.waits) == (S.RETRYING, 1)
+    Upload.objects.filter(pk=row.pk).update(
+        waits=upload.MAX_NOT_YET, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    round_trip()
+    row.refresh_from_db()
+    assert (row.status, row.reject_code) == (S.REJECTED, "service_record_missing")
+    assert upload.requeue() == 1
+    row.refresh_from_db()
+    assert (row.status, row.waits, row.attempts) == (S.QUEUED, 0, 0)
+
+
+def test_the_daily_counts_of_a_batch_that_was_not_delivered_go_with_the_next(cast, parent):
+    rate(finished_case(cast, "CS-0001"))
+    parent.down = True
+    round_trip()
+    parent.down = False
+    Upload.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    round_trip()
+    day = timezone.localdate(Rating.objects.get().rated_at).isoformat()
+    assert parent.counts == [{"rating": {day: 1}}]
+
+
+def test_a_staff_step_goes_up_under_the_role_it_was_taken_in_not_the_login_name(cast, parent):
+    from haocha.accounts.access import actor_for_user
+    from haocha.workorders import machine
+    from haocha.workorders.creation import work_order_for_rating
+
+    rating = rate(finished_case(cast, "CS-0001"), level="very_dissatisfied", comment="排队太久")
+    order = work_order_for_rating(rating=rating, actor=actor_for_user(cast.operator))
+    machine.move(order, "verify", actor=actor_for_user(cast.operator), note="属实")
+    round_trip()
+    steps = next(r for b in parent.batches for r in b if r["type"] == "order")["data"]["steps"]
+    assert [s["actor"] for s in steps] == ["系统", "12345话务员"]
+    assert cast.operator.username not in str(parent.batches)

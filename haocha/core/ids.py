@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 _VARIANT = "89ab"  # the RFC's variant bits (10xx) in the 17th hex digit
 
@@ -29,3 +30,14 @@ def uuid7_hex(count: int) -> Iterator[str]:
 def uuid7() -> uuid.UUID:
     """One version-7 UUID (the model fields' default)."""
     return uuid.UUID(hex=next(uuid7_hex(1)))
+
+
+def uuid7_floor(at: datetime) -> uuid.UUID:
+    """The smallest version-7 id made at `at`'s millisecond: ids compare as their times do, so the rows
+    whose id was made at or after `at` are those with an id ≥ this (an index range, no time column)."""
+    return uuid.UUID(hex=f"{int(at.timestamp() * 1000) & 0xFFFFFFFFFFFF:012x}7{'0' * 19}")
+
+
+def uuid7_time(value: uuid.UUID) -> datetime:
+    """When a version-7 id was made (to the millisecond)."""
+    return datetime.fromtimestamp(int(value.hex[:12], 16) / 1000, tz=UTC)

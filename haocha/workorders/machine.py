@@ -217,6 +217,20 @@ def step_label(step: Transition) -> str:
     return label(step.action)
 
 
+def step_actor(step: Transition) -> str:
+    """Who took a step, as it goes to another system: a staff member by the role the action was taken in
+    (a login name is this system's business), a system, a citizen's channel or a child system as logged."""
+    if step.actor_id is None:
+        return step.actor_label
+    held = {a.role for a in step.actor.roles.all()}
+    if step.actor.is_superuser:
+        held.add(Role.SYSTEM_ADMIN)
+    action = ACTIONS.get(step.action)
+    granted = [r for g in action.grants for r in g.roles] if action else []
+    role = next((r for r in granted if r in held), None) or next(iter(sorted(held)), None)
+    return Role(role).label if role else "工作人员"
+
+
 # ---------------------------------------------------------------- who may take an action
 
 

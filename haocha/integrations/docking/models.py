@@ -31,6 +31,8 @@ class Upload(models.Model):
     version = models.BigIntegerField("版本", default=1)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField("发送次数", default=0)
+    # answers "not yet" (its service record or rating on its way): outage attempts do not count here
+    waits = models.PositiveIntegerField("等待次数", default=0)
     batch = models.CharField("批次", max_length=40, blank=True, db_index=True)
     reject_code = models.CharField("拒收代码", max_length=64, blank=True)
     reject_reason = models.CharField("拒收原因", max_length=500, blank=True)
@@ -59,6 +61,7 @@ class UploadCursor(models.Model):
     name = models.CharField(max_length=32, unique=True)
     position = models.BigIntegerField(default=0)
     at = models.DateTimeField(null=True, blank=True)
+    mark = models.CharField(max_length=36, blank=True)  # the ratings' cursor: the last public id looked at
 
     class Meta:
         verbose_name = "上报游标"

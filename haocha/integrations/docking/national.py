@@ -232,7 +232,7 @@ def _public(text: str, *names: str) -> str:
 ORDER_FREE_TEXT = ("invalidNote", "result", "measures", "callbackComment")
 
 
-def order_record(order, steps, step_label) -> dict:
+def order_record(order, steps, step_label, step_actor) -> dict:
     """A work order's handling data as it stands, with its timeline (核实, 交办, 联系, 反馈, 回访, 办结 …);
     free text with personal data masked."""
     who = order.rating.evaluator_name
@@ -258,7 +258,7 @@ def order_record(order, steps, step_label) -> dict:
             "to": step.to_status,
             "at": _time(step.at),
             "statedAt": _time(step.stated_at),
-            "actor": step.actor_label,
+            "actor": step_actor(step),
             "note": _public(step.note, who),
         }
         for step in steps

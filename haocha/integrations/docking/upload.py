@@ -10,7 +10,7 @@ and the parent, idempotent on (system, kind, record, version), answers `duplicat
 """
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from haocha.catalogue.models import Case
 from haocha.core import clock
+from haocha.core.ids import uuid7_floor
 from haocha.core.outbox import handler, outbox_enqueue
 from haocha.evaluations.importfiles import chunks
 from haocha.evaluations.models import Rating, RatingFlag
@@ -28,15 +29,15 @@ from haocha.integrations.docking import national
 from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured, parent_client
 from haocha.integrations.docking.dispatch import UPPER_CLIENT
 from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
-from haocha.workorders.machine import step_label
+from haocha.workorders.machine import step_actor, step_label
 from haocha.workorders.models import WorkOrder
 
 S = Upload.Status
 TOPIC = "docking.upload"
 OVERLAP = timedelta(seconds=30)  # a transaction may commit this long after the time it wrote
-ID_OVERLAP = 2000
 COLLECT_LIMIT = 20000
-# Refusals that mean "not yet" (its service record or rating is on its way): sent again, not rejected.
+# Refusals that mean "not yet" (its service record or rating is on its way): sent again, not rejected,
+# up to MAX_NOT_YET such answers (Upload.waits; attempts the parent never answered do not count).
 NOT_YET = frozenset({"service_record_missing", "rating_missing"})
 MAX_NOT_YET = 50
 STUCK_AFTER = timedelta(minutes=10)
@@ -100,17 +101,7 @@ def collect() -> int:
         added += _add(rows)
         _supersede({no for _pk, _at, no in found})
 
-    cursor = _cursor("ratings")
-    ratings = (
-        Rating.objects.filter(pk__gt=max(0, cursor.position - ID_OVERLAP), case__isnull=False)
-        .exclude(source__name=UPPER_CLIENT)  # sent down by the parent: it has them
-        .order_by("pk")
-        .values_list("pk", "public_id")[:COLLECT_LIMIT]
-    )
-    found = list(ratings)
-    if found:
-        added += _add([Upload(kind=RecordKind.RATING, record_id=str(pid), object_id=pk) for pk, pid in found])
-        UploadCursor.objects.filter(pk=cursor.pk).update(position=max(cursor.position, found[-1][0]))
+    added += _collect_ratings()
 
     cursor = _cursor("flags")
     flags = (
@@ -142,6 +133,56 @@ def collect() -> int:
         added += _add(rows)
         _supersede({str(pid) for _pk, _at, pid, _v in found}, RecordKind.ORDER)
     return added
+
+
+def _ratings_owed():
+    """The ratings owed upstairs: those of a case here, not those the parent sent down (it has them)."""
+    return Rating.objects.filter(case__isnull=False).exclude(source__name=UPPER_CLIENT)
+
+
+def _collect_ratings() -> int:
+    """New ratings, in the order of their public ids (made when the row is written, core.ids: time-ordered,
+    on the unique index). The cursor follows the last id seen but never passes the id of now − OVERLAP,
+    so a rating whose transaction commits late is still found (an import batch of 5,000 or a rating
+    waiting on a lock gets its id before rows written after it commit; a row id cursor would skip it)."""
+    cursor = _cursor("ratings")
+    rows = _ratings_owed()
+    if cursor.mark:
+        rows = rows.filter(public_id__gt=uuid.UUID(cursor.mark))
+    found = list(rows.order_by("public_id").values_list("pk", "public_id")[:COLLECT_LIMIT])
+    if not found:
+        return 0
+    added = _add([Upload(kind=RecordKind.RATING, record_id=str(pid), object_id=pk) for pk, pid in found])
+    mark = min(found[-1][1], uuid7_floor(datetime.now(UTC) - OVERLAP))
+    if not cursor.mark or mark > uuid.UUID(cursor.mark):
+        UploadCursor.objects.filter(pk=cursor.pk).update(mark=str(mark))
+    return added
+
+
+CATCH_UP_EVERY = timedelta(hours=1)
+CATCH_UP_DAYS = 2
+
+
+def catch_up_ratings() -> int:
+    """Once an hour, the ratings of the last CATCH_UP_DAYS days with no Upload row at all (a transaction that
+    committed later than OVERLAP after its id was made) are queued: compared by id, ratings against rows."""
+    cursor = _cursor("ratings_catch_up")
+    now = datetime.now(UTC)
+    if cursor.at and now - cursor.at < CATCH_UP_EVERY:
+        return 0
+    UploadCursor.objects.filter(pk=cursor.pk).update(at=now)
+    floor = uuid7_floor(now - timedelta(days=CATCH_UP_DAYS))
+    queued = set(
+        Upload.objects.filter(kind=RecordKind.RATING, record_id__gte=str(floor)).values_list(
+            "record_id", flat=True
+        )
+    )
+    missing = [
+        Upload(kind=RecordKind.RATING, record_id=str(pid), object_id=pk)
+        for pk, pid in _ratings_owed().filter(public_id__gte=floor).values_list("pk", "public_id").iterator()
+        if str(pid) not in queued
+    ]
+    return _add(missing)
 
 
 def _supersede(record_ids: set[str], kind: str = RecordKind.SERVICE) -> None:
@@ -221,12 +262,12 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
         objects[(RecordKind.VALIDITY, pk)] = national.validity_record(flag)
     orders = (
         WorkOrder.objects.select_related("case", "rating", "department")
-        .prefetch_related("transitions")
+        .prefetch_related("transitions__actor__roles")
         .in_bulk([r.object_id for r in by_kind.get(RecordKind.ORDER, [])])
     )
     for pk, order in orders.items():
         steps = sorted(order.transitions.all(), key=lambda t: (t.at, t.pk))
-        objects[(RecordKind.ORDER, pk)] = national.order_record(order, steps, step_label)
+        objects[(RecordKind.ORDER, pk)] = national.order_record(order, steps, step_label, step_actor)
     records, gone = [], []
     for row in rows:
         data = objects.get((row.kind, row.object_id))
@@ -250,8 +291,8 @@ def daily_counts(now=None) -> dict | None:
         return None
     start = timezone.localdate(now) - timedelta(days=COUNT_DAYS - 1)
     rows = (
-        Rating.objects.filter(case__isnull=False, rated_at__date__gte=start)
-        .exclude(source__name=UPPER_CLIENT)
+        _ratings_owed()
+        .filter(rated_at__date__gte=start)
         .annotate(day=TruncDate("rated_at"))
         .values_list("day")
         .annotate(n=Count("pk"))
@@ -303,9 +344,12 @@ def deliver(payload: dict, client: ParentClient | None = None) -> None:
     if not records:
         return
     sent = [r for r in rows if r not in gone]
+    counts = daily_counts()
     try:
-        results = (client or parent_client(ParentClient)).upload(records, counts=daily_counts())
+        results = (client or parent_client(ParentClient)).upload(records, counts=counts)
     except ParentUnavailable as exc:
+        if counts is not None:  # not delivered: the next batch (or the quiet round) carries them
+            UploadCursor.objects.filter(name="counts").update(at=None)
         for row in sent:
             Upload.objects.filter(pk=row.pk, status=S.SENT).update(
                 status=S.RETRYING, last_error=str(exc)[:500], next_attempt_at=now + _backoff(row.attempts)
@@ -322,7 +366,7 @@ def _apply_results(rows: list[Upload], results: list[dict], now) -> None:
         message = str(result.get("message") or "")[:500] if isinstance(result, dict) else ""
         if status in ("accepted", "duplicate"):
             accepted.append(row.pk)
-        elif status == "rejected" and code in NOT_YET and row.attempts < MAX_NOT_YET:
+        elif status == "rejected" and code in NOT_YET and row.waits < MAX_NOT_YET:
             retry.append((row, code, message))
         else:
             rejected.append((row.pk, code or "no_result", message or "上级系统未给出结果"))
@@ -336,7 +380,8 @@ def _apply_results(rows: list[Upload], results: list[dict], now) -> None:
                 status=S.RETRYING,
                 reject_code=code,
                 reject_reason=message,
-                next_attempt_at=now + timedelta(seconds=min(300, 5 * row.attempts)),
+                waits=F("waits") + 1,
+                next_attempt_at=now + timedelta(seconds=min(300, 5 * (row.waits + 1))),
             )
         for pk, code, message in rejected:
             Upload.objects.filter(pk=pk).update(
@@ -351,7 +396,9 @@ def requeue(ids=None, *, kind: str | None = None) -> int:
         rows = rows.filter(pk__in=list(ids))
     if kind:
         rows = rows.filter(kind=kind)
-    return rows.update(status=S.QUEUED, next_attempt_at=None, reject_code="", reject_reason="", attempts=0)
+    return rows.update(
+        status=S.QUEUED, next_attempt_at=None, reject_code="", reject_reason="", attempts=0, waits=0
+    )
 
 
 def release_stuck(now=None) -> int:
@@ -364,7 +411,7 @@ def release_stuck(now=None) -> int:
 
 def upload_round() -> tuple[int, int, int]:
     """Collect, release stuck rows, claim due batches: (new rows, released, claimed)."""
-    return collect(), release_stuck(), send()
+    return collect() + catch_up_ratings(), release_stuck(), send()
 
 
 def run_round() -> str | None:
