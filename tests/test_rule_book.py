@@ -235,9 +235,26 @@ def _through_the_import(cast, tmp_path, what: dict) -> dict:
     return {"summary": summary, "rejects": rejects}
 
 
+# Other ways to break a rule of BOTH_PATHS, each through both paths too: (code, the state, what is said,
+# what the message must quote).
+FURTHER_WAYS = {
+    "an indicator's unknown level": ("unknown_level", fresh, said(indicators={"overall": "great"}), "great"),
+}
+
+
 @pytest.mark.parametrize("code", sorted(BOTH_PATHS))
 def test_each_rule_gives_the_same_code_through_the_api_and_the_import(cast, api_for, tmp_path, code):
     state, what = BOTH_PATHS[code]
+    _same_code_on_both_paths(cast, api_for, tmp_path, code, state, what)
+
+
+@pytest.mark.parametrize("way", sorted(FURTHER_WAYS))
+def test_further_ways_to_break_a_rule_give_its_code_on_both_paths(cast, api_for, tmp_path, way):
+    code, state, what, quoted = FURTHER_WAYS[way]
+    assert quoted in _same_code_on_both_paths(cast, api_for, tmp_path, code, state, what)
+
+
+def _same_code_on_both_paths(cast, api_for, tmp_path, code, state, what):
     state(cast, api_for)
     before = Rating.objects.count()
     r = _through_the_api(cast, api_for, what)
@@ -249,6 +266,7 @@ def test_each_rule_gives_the_same_code_through_the_api_and_the_import(cast, api_
     assert [(e["code"], bool(e["message"])) for e in imported["rejects"]] == [(code, True)]
     assert imported["rejects"][0]["message"] == r.json()["message"]  # one message per rule, too
     assert Rating.objects.count() == before
+    return r.json()["message"]
 
 
 def test_the_same_said_twice_is_a_replay_on_both_paths(cast, api_for, tmp_path):

@@ -231,3 +231,37 @@ def test_deadlines_far_from_today_or_very_long_use_the_day_by_day_count(real_cal
         real_calendar.workdays_between(start, datetime(far.year, far.month, far.day, 9, tzinfo=SHANGHAI))
         == 300
     )
+
+
+def test_working_hours_are_nine_to_five_on_working_days_only():
+    # 2026-10-09 Friday (a working day), 10-10 Saturday (a make-up working day), 10-11 Sunday, 10-01 国庆
+    assert workdays.in_working_hours(sh(2026, 10, 9, 9, 0))
+    assert workdays.in_working_hours(sh(2026, 10, 9, 16, 59))
+    assert not workdays.in_working_hours(sh(2026, 10, 9, 8, 59))
+    assert not workdays.in_working_hours(sh(2026, 10, 9, 17, 0))
+    assert workdays.in_working_hours(sh(2026, 10, 10, 10, 0))
+    assert not workdays.in_working_hours(sh(2026, 10, 11, 10, 0))
+    assert not workdays.in_working_hours(sh(2026, 10, 1, 10, 0))
+    # another time zone is read in Shanghai time: 02:00 UTC is 10:00 there
+    from datetime import UTC
+
+    assert workdays.in_working_hours(datetime(2026, 10, 9, 2, 0, tzinfo=UTC))
+    assert not workdays.in_working_hours(datetime(2026, 10, 9, 10, 0, tzinfo=UTC))  # 18:00 there
+
+
+@pytest.mark.parametrize(
+    "start, end, hours",
+    [
+        (sh(2026, 10, 9, 10, 0), sh(2026, 10, 9, 10, 0), 0.0),
+        (sh(2026, 10, 9, 12, 0), sh(2026, 10, 9, 10, 0), 0.0),  # backwards
+        (sh(2026, 10, 9, 10, 0), sh(2026, 10, 9, 11, 30), 1.5),
+        (sh(2026, 10, 9, 7, 0), sh(2026, 10, 9, 20, 0), 8.0),  # clipped to the office hours
+        (sh(2026, 10, 9, 16, 0), sh(2026, 10, 10, 10, 0), 2.0),  # Friday's last hour, Saturday (调休) first
+        (sh(2026, 10, 10, 16, 0), sh(2026, 10, 12, 10, 0), 2.0),  # over Sunday
+        (sh(2026, 9, 30, 16, 0), sh(2026, 10, 8, 10, 0), 2.0),  # over the National Day holiday
+        (sh(2026, 10, 9, 18, 0), sh(2026, 10, 10, 8, 0), 0.0),  # a night
+        (sh(2026, 10, 12, 9, 0), sh(2026, 10, 16, 17, 0), 40.0),  # a whole week
+    ],
+)
+def test_working_hours_between(start, end, hours):
+    assert workdays.working_hours_between(start, end) == pytest.approx(hours)
