@@ -13,7 +13,7 @@ import pytest
 from haocha.core.anonymise import KINDS, anonymise
 
 CORPUS = Path(__file__).resolve().parent / "data" / "anonymiser_corpus.jsonl"
-NUMBERS = ("id_number", "phone", "email")
+NUMBERS = ("id_number", "phone", "email", "bank_card", "plate")
 
 
 def _rows():
@@ -117,3 +117,34 @@ def test_what_was_masked_is_said():
     result = anonymise("联系人王先生TEL13812345679，经办人李娜", names=["李娜"])
     assert result.text == "联系人某先生TEL＊＊＊，经办人某某"
     assert result.masked and result.kinds == {"name", "phone"}
+
+
+def _with_luhn(body: str) -> str:
+    """`body` with the check digit that makes it a valid card number."""
+    from haocha.core.anonymise import _luhn_ok
+
+    return next(body + d for d in "0123456789" if _luhn_ok(body + d))
+
+
+CARD_19 = _with_luhn("621700381002685899")
+CARD_16 = _with_luhn("436742001234567")
+
+
+@pytest.mark.parametrize(
+    "text, public",
+    [
+        (f"补贴打到{CARD_19}这张卡上了吗", "补贴打到＊＊＊这张卡上了吗"),
+        (f"卡 {CARD_16[:4]} {CARD_16[4:8]} {CARD_16[8:12]} {CARD_16[12:]} 被扣款", "卡 ＊＊＊ 被扣款"),
+        ("我的银行卡号是6222 0212 3456 7890 128，补贴一直没到", "我的银行卡号是＊＊＊，补贴一直没到"),
+        ("车牌湘A12345在大厅门口被贴了罚单", "车牌＊＊＊在大厅门口被贴了罚单"),
+        ("湘A·D12345是新能源车，湘AF1234也是", "＊＊＊是新能源车，＊＊＊也是"),
+        # not personal data: left exactly as written
+        (f"退款单号{CARD_19[:-1]}{(int(CARD_19[-1]) + 1) % 10}还没到", None),  # Luhn fails
+        ("办件号2026120300012345，共收费1280元", None),  # a case number (no card prefix)
+        ("订单4301022026120300123一直没处理", None),  # 19 digits, no card prefix
+        ("新APP1使用体验差，湘AB办事点排队", None),
+        ("湘A窗口12号", None),
+    ],
+)
+def test_bank_cards_and_plates_are_masked_and_nothing_else(text, public):
+    assert anonymise(text).text == (text if public is None else public)

@@ -1,5 +1,5 @@
 """Personal data out of free text before it is published: ID numbers, phones, WeChat and QQ ids, e-mail
-addresses, account handles and names of people. Only those are masked; every other character (dates,
+addresses, account handles, bank cards, vehicle plates and names of people. Only those are masked; every other character (dates,
 counts, amounts, case numbers, places, units, ordinary words) stays exactly as written.
 
 Numbers are found on a "digit view" of the text of the same length (full-width forms and runs of Chinese
@@ -24,6 +24,8 @@ KINDS = {
     "qq": "QQ号",
     "email": "电子邮箱",
     "handle": "账号",
+    "bank_card": "银行卡号",
+    "plate": "车牌号",
     "name": "姓名",
 }
 MASK = "＊＊＊"  # numbers, ids and addresses
@@ -84,6 +86,8 @@ def find_personal_data(text: str, *, names=()) -> list[Span]:
         *_other_phones(view),
         *_messenger_ids(view),
         *_handles(view),
+        *_bank_cards(view),
+        *_plates(view),
         *_names(text),
     ]
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
@@ -244,6 +248,47 @@ def _messenger_ids(view: str):
         yield Span(m.start(1), m.end(1), "wechat", MASK)
     for m in _WXID.finditer(view):
         yield Span(m.start(), m.end(), "wechat", MASK)
+
+
+# --- bank cards and vehicle plates ---------------------------------------------------------------------
+
+_CARD = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-]?\d){11,18}(?![0-9A-Za-z])")
+_CARD_LABEL = re.compile(
+    r"(?:银行卡|卡号|储蓄卡|信用卡|借记卡|银行账号|银行帐号|账号|帐号|收款账户)[^\d]{0,6}$"
+)
+_CARD_PREFIXES = ("62", "60", "4", "5", "34", "37", "35")  # 银联, Visa, Mastercard, Amex, JCB
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _bank_cards(view: str):
+    """A card number: 16 or 19 digits (spaces or dashes between groups allowed) with a card scheme's prefix
+    and a valid Luhn check digit, or 12–19 digits right after 银行卡/卡号/账号 … (other long numbers — case
+    numbers, order numbers, amounts — stay as written)."""
+    for m in _CARD.finditer(view):
+        digits = re.sub(r"[ \-]", "", m.group(0))
+        labelled = bool(_CARD_LABEL.search(view[max(0, m.start() - 12) : m.start()]))
+        if labelled or (len(digits) in (16, 19) and digits.startswith(_CARD_PREFIXES) and _luhn_ok(digits)):
+            yield Span(m.start(), m.end(), "bank_card", MASK)
+
+
+# 湘A12345, 湘A·D12345 (new energy: six characters), 湘AF1234 — letters never I or O, at least three digits.
+_PLATE = re.compile(
+    r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][·•.\s]?"
+    r"([A-HJ-NP-Z0-9]{5,6})(?![A-Za-z0-9])"
+)
+
+
+def _plates(view: str):
+    for m in _PLATE.finditer(view):
+        if sum(c.isdigit() for c in m.group(1)) >= 3:
+            yield Span(m.start(), m.end(), "plate", MASK)
 
 
 # --- account handles: pinyin names such as wangyj, zhangwei01 --------------------------------------------
