@@ -96,3 +96,19 @@ def test_publishing_makes_the_notice_public(cast):
     assert Client().get(public).status_code == 200
     assert Client().get(public + "notice.xlsx").status_code == 200
     assert public in Client().get("/public/notices/").content.decode()
+
+
+def test_typical_cases_list_closed_orders_first_on_every_database(cast):
+    from haocha.publication.selectors import typical_cases
+    from haocha.workorders.models import Status, WorkOrder
+
+    build_month(cast)
+    orders = list(WorkOrder.objects.order_by("pk"))
+    assert len(orders) == 3 and all(o.closed_at is None for o in orders)
+    closed = orders[1]
+    WorkOrder.objects.filter(pk=closed.pk).update(status=Status.CLOSED, closed_at=timezone.now())
+    month = last_month_start()
+    cases = typical_cases(cast.city, Period.month(month.year, month.month))
+    assert len(cases) == 3
+    # PostgreSQL sorts NULL first in a descending order: the closed one must still lead
+    assert [c["status"] for c in cases] == ["已办结", "待核实", "待核实"]

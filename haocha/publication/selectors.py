@@ -3,6 +3,7 @@ cases (anonymised) with how they were handled, themes from the mining tables."""
 
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from haocha.analytics.figures import DEFINITIONS, FIGURE_DEFINITIONS, Figures
@@ -162,7 +163,7 @@ def typical_cases(region: Region, period: Period, limit: int = CASES_IN_NOTICE) 
         )
         .exclude(rating__comment="")
         .select_related("rating", "rating__item", "rating__staff", "department")
-        .order_by("-closed_at", "-received_at")[:limit]
+        .order_by(F("closed_at").desc(nulls_last=True), "-received_at")[:limit]
     )
     replies = {
         r.rating_id: r for r in RatingReply.objects.filter(rating_id__in=[o.rating_id for o in orders])
