@@ -86,6 +86,8 @@ def test_a_table_that_disagrees_with_the_models_stops_the_start(monkeypatch, nam
     with pytest.raises(ImproperlyConfigured) as err:
         measures.check()
     assert says in str(err.value)
+    if name == "RATING_COLUMNS" and len(value) > len(measures.RATING_COLUMNS):
+        assert "n_x" in str(err.value) and "n_vd" not in str(err.value)  # it names the column that differs
 
 
 def test_a_queue_without_a_measures_column_stops_the_start(monkeypatch):
@@ -98,3 +100,53 @@ def test_a_queue_without_a_measures_column_stops_the_start(monkeypatch):
     with pytest.raises(ImproperlyConfigured) as err:
         measures.check()
     assert "RatingPending 缺少指标列" in str(err.value) and "n_vd" in str(err.value)
+
+
+# --- the figures' definitions (口径) and the smoothed score, analytics/figures.py -----------------------
+
+
+def test_a_definition_reads_as_a_formula_or_a_sentence_with_what_counts():
+    from haocha.analytics.figures import DEFINITIONS, Definition, definitions_table
+
+    assert Definition("差评率", "差评数 ÷ 评价数").text() == "差评率 = 差评数 ÷ 评价数"
+    assert Definition("差评数", "不满意的条数").text() == "差评数：不满意的条数"
+    assert Definition("差评数", "不满意的条数", "追评不计").text() == "差评数：不满意的条数（追评不计）"
+    assert Definition("差评率", "差评数 ÷ 评价数", "按月").text() == "差评率 = 差评数 ÷ 评价数（按月）"
+    lines = definitions_table().split("\n")
+    assert len(lines) == len(DEFINITIONS)
+    assert lines[:3] == [
+        "- n: 评价数：有效的首次评价条数（按评价时间（北京时间）归入统计期；含办件评价、窗口“一次一评”（无办件）"
+        "和系统默认评价；不含追评；申诉成立或被标记无效的评价不计，恢复有效后重新计入）",
+        "- bad: 差评数：评价数中“不满意”和“非常不满意”的条数（追评中的差评不计，另见追评差评数）",
+        "- bad_rate: 差评率 = 差评数 ÷ 评价数",
+    ]
+
+
+def test_the_smoothed_score_pulls_a_small_sample_towards_the_mean_only_with_a_weight():
+    from haocha.analytics.figures import Counts, Figures
+
+    few = Figures(Counts(n=2, n_vs=2))  # score 100
+    assert few.smoothed(None, 10) == 100  # no mean to pull towards
+    assert few.smoothed(60.0, 0) == 100  # no weight
+    assert few.smoothed(60.0, -1) == 100
+    assert few.smoothed(60.0, 1) == pytest.approx((2 * 100 + 60) / 3)
+    assert few.smoothed(60.0, 10) == pytest.approx((2 * 100 + 10 * 60) / 12)
+    assert Figures(Counts()).smoothed(60.0, 10) is None  # no ratings, no score
+
+
+def test_the_fields_a_condition_reads():
+    assert measures.fields_read(Q(level="x") & Q(case__isnull=False) & (Q(kind=1) | ~Q(comment=""))) == {
+        "level",
+        "case",
+        "kind",
+        "comment",
+    }
+
+
+def test_an_order_dimension_is_looked_up_on_the_table_it_names(monkeypatch):
+    # due_at is the order's own field (the rating has none): read on the order, it passes
+    monkeypatch.setattr(measures, "ORDER_DIMS", {**measures.ORDER_DIMS, "when": ("o", "due_at")})
+    assert measures.check() is None
+    monkeypatch.setattr(measures, "ORDER_DIMS", {**measures.ORDER_DIMS, "when": ("r", "due_at")})
+    with pytest.raises(ImproperlyConfigured):
+        measures.check()

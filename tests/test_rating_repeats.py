@@ -84,3 +84,24 @@ def test_an_identical_retry_after_the_rating_period_closed_is_still_a_replay(cas
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     other = api.post("/ratings", body("RP-4", level="satisfied"), headers=key)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_resend_with_indicators_is_a_replay_and_one_that_differs_in_any_part_is_not(cast, api_for):
+    from tests.factories import resident_id
+
+    finished_case(cast, "RP-9", seq=9)
+    api = api_for(cast.key_a)
+    who = {"name": "王小明", "id_number": resident_id(9), "phone": "13812345678"}
+    said = body("RP-9", indicators={"efficiency": "satisfied"}, evaluator=who)
+    first = api.post("/ratings", said)
+    assert first.status_code == 201, first.content
+    again = api.post("/ratings", said)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    for changed in (
+        {"evaluator": {**who, "phone": "13900001111"}},  # the same person on another phone
+        {"indicators": {"efficiency": "very_satisfied"}},
+        {"indicators": {"efficiency": "great"}},  # not a level at all: never the same
+    ):
+        r = api.post("/ratings", {**said, **changed})
+        assert r.status_code in (409, 422) and "Idempotent-Replayed" not in r.headers, (changed, r.content)
+    assert Rating.objects.count() == 1
