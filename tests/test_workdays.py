@@ -265,3 +265,30 @@ def test_working_hours_are_nine_to_five_on_working_days_only():
 )
 def test_working_hours_between(start, end, hours):
     assert workdays.working_hours_between(start, end) == pytest.approx(hours)
+
+
+def test_a_count_from_inside_the_index_to_past_its_end_is_counted_day_by_day(real_calendar):
+    idx = real_calendar.index()
+    start = idx.last - timedelta(days=500)  # covered: the index holds 400 days after it
+    end = idx.last + timedelta(days=300)  # past the index
+    a = datetime(start.year, start.month, start.day, 9, tzinfo=SHANGHAI)
+    b = datetime(end.year, end.month, end.day, 9, tzinfo=SHANGHAI)
+    cal = real_calendar.calendar()
+    expected = sum(cal.is_workday(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
+    assert real_calendar.workdays_between(a, b) == expected
+
+
+def test_a_year_beyond_the_lunar_table_keeps_its_solar_holidays():
+    from haocha.workcalendar.statutory import statutory_holidays
+
+    days = statutory_holidays(2150)  # the lunar tables end in 2099–2100: no 春节, 端午, 中秋, 清明
+    assert date(2150, 1, 1) in days and date(2150, 5, 2) in days and date(2150, 10, 3) in days
+    assert set(days.values()) >= {"元旦", "劳动节", "国庆节"}
+    assert len(days) == 1 + 2 + 3  # 元旦, 劳动节, 国庆 (the solar-term table ends in 2100 too: no 清明)
+
+
+def test_programming_errors_say_what_is_wrong():
+    with pytest.raises(ValueError, match="naive datetime: a receipt time needs its time zone"):
+        workdays.due(datetime(2026, 12, 1, 9), 1)
+    with pytest.raises(ValueError, match="n must be at least 1 working day"):
+        workdays.nth_workday_after(date(2026, 12, 1), 0)

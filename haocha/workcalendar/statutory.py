@@ -34,7 +34,7 @@ def _qingming(year: int) -> date | None:
 
     try:
         terms = chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
-    except (KeyError, ValueError, IndexError):
+    except (KeyError, ValueError, IndexError, NotImplementedError):  # outside 1900–2100
         return None
     return next((day for day, name in terms if name == "清明"), None)
 
