@@ -294,7 +294,7 @@ def _write(actor: Actor, resolved: dict, results: list[CaseResult], invite: bool
             to_update.append(case)
             results[index].status, results[index].case = "updated", case
         if to_create:
-            insert_many(to_create)  # bulk_create without the ORM compiling 500-row statements (~3x faster)
+            insert_many(to_create)  # on SQLite ~2.7x faster than bulk_create (core/rawrows.py)
         if to_update:
             Case.objects.bulk_update(to_update, [*CASE_FIELDS, "updated_at"], batch_size=500)
         if to_create and to_create[0].pk is None:  # databases that do not return keys from bulk inserts
