@@ -373,3 +373,17 @@ def test_a_staff_step_goes_up_under_the_role_it_was_taken_in_not_the_login_name(
     steps = next(r for b in parent.batches for r in b if r["type"] == "order")["data"]["steps"]
     assert [s["actor"] for s in steps] == ["系统", "12345话务员"]
     assert cast.operator.username not in str(parent.batches)
+
+
+def test_a_row_another_process_claimed_meanwhile_stays_in_its_batch(cast, parent, monkeypatch):
+    finished_case(cast, "CS-0001")
+    finished_case(cast, "CS-0002", seq=2)
+    upload.collect()
+    taken = Upload.objects.order_by("pk").first()
+    Upload.objects.filter(pk=taken.pk).update(status=S.SENT, batch="other")  # another worker's claim
+    # as if this process had listed the due rows just before the other one claimed its row
+    monkeypatch.setattr(upload, "_due", lambda now: Upload.objects.all())
+    assert upload.send() == 1
+    taken.refresh_from_db()
+    assert taken.batch == "other"
+    assert OutboxMessage.objects.filter(topic=upload.TOPIC).count() == 1

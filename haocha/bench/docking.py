@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,7 +236,14 @@ def docking_bench(opts: dict) -> dict:
         try:
             server.__enter__()
             began = time.monotonic()
-            _step(["docking", "upload"], child, 3600, to_parent)
+            # several `docking upload` processes at once, as several workers would (the outbox lets each
+            # message go to one of them): the child builds a batch while the parent applies another
+            with ThreadPoolExecutor(opts["upload_processes"]) as pool:
+                for done in [
+                    pool.submit(_step, ["docking", "upload"], child, 3600, to_parent)
+                    for _ in range(opts["upload_processes"])
+                ]:
+                    done.result()
             upload_s = time.monotonic() - began
             if _pending(child_db):
                 raise runner.BenchError(f"上报后仍有 {_pending(child_db)} 条未被接收")
@@ -301,6 +309,7 @@ def docking_bench(opts: dict) -> dict:
         import_rate = records / import_s
         return {
             "backlog_records": records,
+            "upload_processes": opts["upload_processes"],
             "upload_seconds": round(upload_s, 1),
             "upload_records_per_s": round(upload_rate),
             "parent_import_seconds": round(import_s, 1),

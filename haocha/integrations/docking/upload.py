@@ -226,11 +226,13 @@ def send(*, batch_size: int | None = None, max_batches: int = 20) -> int:
             if not ids:
                 break
             batch = uuid.uuid4().hex
-            Upload.objects.filter(pk__in=ids).update(
+            # only rows still due: another process claiming at once (several workers) keeps its own
+            n = Upload.objects.filter(pk__in=ids, status__in=(S.QUEUED, S.RETRYING)).update(
                 status=S.SENT, batch=batch, sent_at=now, attempts=F("attempts") + 1
             )
-            outbox_enqueue(topic=TOPIC, key=f"docking:{batch}", payload={"batch": batch})
-        claimed += len(ids)
+            if n:
+                outbox_enqueue(topic=TOPIC, key=f"docking:{batch}", payload={"batch": batch})
+        claimed += n
         if len(ids) < size:
             break
     return claimed

@@ -73,6 +73,9 @@ class Command(BaseCommand):
             "--backlog", type=int, default=100_000, help="docking：下级积压的评价数（另有同数办件）"
         )
         parser.add_argument("--docking-batch", type=int, default=1000, help="docking：每批上报条数")
+        parser.add_argument(
+            "--upload-processes", type=int, default=1, help="docking：下级同时上报的进程数（默认 1）"
+        )
         parser.add_argument("--lag-rate", type=float, default=50.0, help="docking：稳态时下级每秒新增评价数")
         parser.add_argument("--lag-seconds", type=float, default=30.0, help="docking：稳态测量秒数")
         parser.add_argument("--outage-seconds", type=float, default=30.0, help="docking：上级停机秒数")
@@ -105,6 +108,7 @@ class Command(BaseCommand):
             "server_threads",
             "cases",
             "ratings",
+            "upload_processes",
         ):
             if opts[name] is not None and opts[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} 须为正整数")
