@@ -387,3 +387,26 @@ def test_a_row_another_process_claimed_meanwhile_stays_in_its_batch(cast, parent
     taken.refresh_from_db()
     assert taken.batch == "other"
     assert OutboxMessage.objects.filter(topic=upload.TOPIC).count() == 1
+
+
+def test_the_upgrade_starts_the_ratings_cursor_at_the_old_overlap(cast, parent):
+    import importlib
+
+    from django.apps import apps
+
+    from haocha.integrations.docking.models import UploadCursor
+
+    migration = importlib.import_module(
+        "haocha.integrations.docking.migrations.0004_upload_waits_and_rating_mark"
+    )
+    ratings = [rate(finished_case(cast, f"CS-{n:04d}", seq=n + 1)) for n in range(3)]
+    UploadCursor.objects.create(name="ratings", position=ratings[-1].pk + 2000)  # the old cursor
+    migration.mark_from_position(apps, None)
+    assert UploadCursor.objects.get(name="ratings").mark == str(ratings[-1].public_id)
+    upload.collect()  # what follows the mark is collected; history before it is not rescanned
+    assert not Upload.objects.filter(kind=RecordKind.RATING).exists()
+    newer = rate(finished_case(cast, "CS-0009", seq=9))
+    upload.collect()
+    assert list(Upload.objects.filter(kind=RecordKind.RATING).values_list("record_id", flat=True)) == [
+        str(newer.public_id)
+    ]

@@ -3,10 +3,24 @@
 from django.db import migrations, models
 
 
+def mark_from_position(apps, schema_editor):
+    """The ratings' cursor moves from row ids to public ids: it starts at the id of the rating 2,000 rows
+    before the last one seen (the old overlap), so nothing seen is skipped and history is not rescanned."""
+    cursor = apps.get_model("docking", "UploadCursor").objects.filter(name="ratings", position__gt=0).first()
+    if cursor is None:
+        return
+    Rating = apps.get_model("evaluations", "Rating")
+    row = Rating.objects.filter(pk__lte=max(0, cursor.position - 2000)).order_by("-pk").first()
+    if row is not None:
+        cursor.mark = str(row.public_id)
+        cursor.save(update_fields=["mark"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('docking', '0003_parent_nonce'),
+        ('evaluations', '0007_hotline_order_no'),
     ]
 
     operations = [
@@ -20,4 +34,5 @@ class Migration(migrations.Migration):
             name='mark',
             field=models.CharField(blank=True, max_length=36),
         ),
+        migrations.RunPython(mark_from_position, migrations.RunPython.noop),
     ]
