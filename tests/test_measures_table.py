@@ -150,3 +150,41 @@ def test_an_order_dimension_is_looked_up_on_the_table_it_names(monkeypatch):
     monkeypatch.setattr(measures, "ORDER_DIMS", {**measures.ORDER_DIMS, "when": ("r", "due_at")})
     with pytest.raises(ImproperlyConfigured):
         measures.check()
+
+
+@pytest.mark.parametrize(
+    "model, q, sql",
+    [
+        ("Rating", Q(is_default=False), "NOT r.is_default"),
+        ("Rating", Q(is_default=True), "r.is_default"),
+        ("Rating", Q(comment="it's"), "r.comment = 'it''s'"),
+        ("Rating", ~Q(level="satisfied"), "NOT (r.level = 'satisfied')"),
+    ],
+)
+def test_conditions_compile_to_sql(model, q, sql):
+    from haocha.evaluations.models import Rating
+
+    assert measures.as_sql({"Rating": Rating}[model], q, "r") == sql
+
+
+@pytest.mark.parametrize(
+    "q, says",
+    [
+        (Q(is_default__in=[True]), "布尔字段只能写 is_default=True/False"),
+        (Q(level="excellent"), r"Rating.level: \['excellent'\] 不是该字段的取值"),
+        (Q(comment="100%"), "条件中的文字不能含 %"),
+        (Q(rated_at=measures.NOW), "当前时间只能用于查询中的比较，不能用于触发器"),
+    ],
+)
+def test_a_condition_that_cannot_be_compiled_says_why(q, says):
+    from haocha.evaluations.models import Rating
+
+    with pytest.raises(ValueError, match=says):
+        measures.as_sql(Rating, q, "r")
+
+
+def test_now_compiles_to_a_parameter_in_a_query():
+    from haocha.workorders.models import WorkOrder
+
+    sql, params = measures.as_sql_with_now(WorkOrder, Q(due_at__lt=measures.NOW), "o", now="T")
+    assert (sql, params) == ("(o.due_at IS NOT NULL AND o.due_at < %s)", ["T"])
