@@ -109,3 +109,78 @@ def test_who_took_a_step_as_it_goes_to_another_system(cast, django_user_model):
     assert step("verify", nobody, "nobody") == "工作人员"
     assert step("escalate") == "系统"  # no user: the label as logged
     assert step("verify", None, "岳麓区好差评系统·12345话务员") == "岳麓区好差评系统·12345话务员"
+
+
+def forbidden(actor, order, name) -> tuple[str, str]:
+    from haocha.core.errors import Forbidden
+
+    with pytest.raises(Forbidden) as err:
+        machine.authorize(actor, order, name)
+    return err.value.code, err.value.message
+
+
+def test_who_may_not_act_is_told_why(cast):
+    from haocha.accounts.access import actor_for_user
+
+    order = moved(bad_rating(cast, "RF-6"), status=Status.PENDING_ACCEPT, department=cast.dept_a)
+    assert forbidden(actor_for_user(cast.handler_b), order, "accept") == (
+        "not_your_department",
+        "该工单不在您的办理范围，不能签收",
+    )
+    assert forbidden(actor_for_user(cast.handler_a), order, "verify") == (
+        "role_not_allowed",
+        "只有12345话务员或监管人员可以核实",
+    )
+    machine.authorize(actor_for_user(cast.handler_a), order, "accept")  # the department's own
+
+
+def test_on_a_platforms_order_its_steps_are_the_platforms_and_some_are_not_taken(cast):
+    from haocha.accounts.access import actor_for_user
+    from tests.hotline_helpers import external_platform
+
+    platform = external_platform(cast)
+    order = moved(
+        bad_rating(cast, "RF-7"), status=Status.PENDING_ACCEPT, department=cast.dept_a, platform=platform
+    )
+    assert forbidden(actor_for_user(cast.handler_a), order, "accept") == (
+        "handled_by_platform",
+        "该工单由12345平台核实交办，“签收”在12345平台办理，办理进度由平台回传",
+    )
+    assert forbidden(actor_for_user(cast.supervisor), order, "merge") == (
+        "not_for_platform_orders",
+        "由12345平台办理的工单不能并单",
+    )
+    machine.authorize(actor_for_user(cast.supervisor), order, "supervise")  # 督办 stays here
+
+
+def test_a_steps_label_on_the_timeline():
+    from haocha.workorders.models import Transition
+
+    def label(action, data=None):
+        return machine.step_label(Transition(action=action, data=data or {}))
+
+    assert label("assign") == "交办"
+    assert label("assign", {"reassign": True}) == "改派"
+    assert label("contact", {"reassign": True}) == "联系群众"  # only a 交办 becomes a 改派
+    assert label("verify", {"remote": True, "label": "核实（区级）"}) == "核实（区级）"  # a child's own label
+    assert label("verify", {"remote": True}) == "verify"
+
+
+def test_the_previous_step_is_the_latest_by_its_time_and_counts_from_its_stated_time(cast):
+    from haocha.workorders.models import Transition
+
+    order = bad_rating(cast, "RF-8")
+    created = order.transitions.get().at
+    assert machine.previous_step_at(order) == created
+    t1, t2 = created + timedelta(hours=1), created + timedelta(hours=3)
+    Transition.objects.create(order=order, action="contact", to_status=Status.HANDLING, actor_label="x", at=t2,
+                              stated_at=t1)  # fmt: skip
+    assert machine.previous_step_at(order) == t1  # said to have happened at t1, recorded at t2
+    # a step reported late by a partner, at the time it happened there: earlier, though written later
+    Transition.objects.create(order=order, action="acknowledge", to_status=Status.HANDLING, actor_label="x",
+                              at=created + timedelta(minutes=10))  # fmt: skip
+    assert machine.previous_step_at(order) == t1
+    Transition.objects.create(order=order, action="escalate", to_status=Status.HANDLING, actor_label="系统",
+                              at=t2 + timedelta(hours=1))  # fmt: skip
+    assert machine.previous_step_at(order) == t2 + timedelta(hours=1)
+    assert machine.previous_step_at(order, clock_steps=False) == t1  # the clock's own 逾期督办 aside
