@@ -130,7 +130,7 @@ def test_a_rated_case_rewrite_names_every_frozen_field(cast, api_for):
         },
     )
     assert r.status_code == 409 and r.json()["code"] == "case_rated", r.content
-    assert "、" in r.json()["message"]
+    assert r.json()["message"].startswith("办件已评价，评价所依据的信息不能再修改：事项、")
 
 
 def test_a_default_rating_has_no_words(cast):
@@ -141,3 +141,16 @@ def test_a_default_rating_has_no_words(cast):
     assert default_ratings_sweep()["created"] == 1
     rating = Rating.objects.get()
     assert (rating.is_default, rating.comment, rating.reason_codes) == (True, "", [])
+
+
+def test_without_an_indicator_set_a_default_rating_waits_for_the_next_sweep(cast):
+    from haocha.evaluations.defaults import default_ratings_sweep
+    from haocha.evaluations.models import IndicatorSet
+
+    finished_case(cast, "EG-7", finished_ago=timedelta(days=9))
+    RatingPolicy.objects.create(region=cast.city, default_rating_enabled=True, default_rating_days=7)
+    IndicatorSet.objects.update(is_active=False)
+    assert default_ratings_sweep() == {"created": 0, "skipped": 1, "refused": 0}  # not a refused policy
+    assert not Rating.objects.exists()
+    IndicatorSet.objects.update(is_active=True)
+    assert default_ratings_sweep()["created"] == 1
