@@ -54,7 +54,7 @@ mutation: $(STAMP)
 	rm -rf mutants var/test-mutation.sqlite3
 	HAOCHA_TEST_DATABASE=$(CURDIR)/var/test-mutation.sqlite3 $(BIN)/mutmut run --max-children 1 >/dev/null 2>&1 || \
 	  HAOCHA_TEST_DATABASE=$(CURDIR)/var/test-mutation.sqlite3 $(BIN)/mutmut run --max-children 1
-	$(PY) tools/mutation_report.py
+	$(PY) tools/mutation_report.py --verify
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
