@@ -154,3 +154,78 @@ def test_without_an_indicator_set_a_default_rating_waits_for_the_next_sweep(cast
     assert not Rating.objects.exists()
     IndicatorSet.objects.update(is_active=True)
     assert default_ratings_sweep()["created"] == 1
+
+
+def test_what_a_refusal_names(cast, api_for):
+    finished_case(cast, "EG-8")
+    api = api_for(cast.key_a)
+    for said, code, quoted in (
+        ({"window_code": "NO-SUCH-WINDOW"}, "window_not_found", "NO-SUCH-WINDOW"),
+        ({"staff_no": "XX9999"}, "staff_not_found", "XX9999"),
+        ({"region_code": "430000"}, "region_mismatch", "长沙市"),
+    ):
+        r = api.post("/ratings", body("EG-8", **said))
+        assert r.json()["code"] == code and quoted in r.json()["message"], (code, r.json())
+
+
+def test_a_rating_a_minute_after_the_case_finished_is_taken(cast, api_for):
+    case = finished_case(cast, "EG-9")
+    r = api_for(cast.key_a).post(
+        "/ratings", body("EG-9", rated_at=(case.finished_at + timedelta(minutes=1)).isoformat())
+    )
+    assert r.status_code == 201, r.content
+
+
+def test_a_window_rating_of_a_case_without_a_hall_takes_the_windows_hall(cast, api_for):
+    finished_case(cast, "EG-10")
+    r = api_for(cast.key_a).post("/ratings", body("EG-10", channel="tablet", window_code=cast.window_a.code))
+    assert r.status_code == 201, r.content
+    assert Rating.objects.get().hall_id == cast.hall.pk
+
+
+def test_staff_of_another_department_serving_at_the_window_may_be_rated(cast, api_for):
+    from haocha.organisations.models import Staff
+
+    helper = Staff.objects.create(staff_no="SB0009", name="赵敏", department=cast.dept_b, title="综合窗口")
+    helper.windows.add(cast.window_a)
+    api = api_for(cast.key_a)
+    finished_case(cast, "EG-11")
+    r = api.post(
+        "/ratings", body("EG-11", channel="tablet", window_code=cast.window_a.code, staff_no="SB0009")
+    )
+    assert r.status_code == 201, r.content
+    finished_case(cast, "EG-12", seq=12)
+    r = api.post("/ratings", body("EG-12", staff_no="SB0009"))  # not at a window of the case's department
+    assert r.status_code == 422 and r.json()["code"] == "staff_mismatch", r.content
+
+
+def test_who_is_named_is_stored_as_named(cast, api_for):
+    from haocha.core import identity
+    from tests.factories import resident_id
+    from tests.test_rule_book import case_without_id_number
+
+    case_without_id_number(cast, "EG-13")
+    someone = resident_id(31)
+    r = api_for(cast.key_a).post("/ratings", body("EG-13", evaluator={"name": "周杰", "id_number": someone}))
+    assert r.status_code == 201, r.content
+    rating = Rating.objects.get()
+    assert rating.evaluator_name == "周杰"
+    assert identity.decrypt(rating.evaluator_id_enc) == someone
+    assert (rating.evaluator_phone_hash, rating.evaluator_phone_masked, rating.evaluator_phone_enc) == (
+        "",
+        "",
+        "",
+    )
+
+
+def test_a_satisfaction_that_is_not_a_whole_number_is_refused_by_the_import(cast, tmp_path):
+    finished_case(cast, "EG-14")
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        json.dumps({"projectNo": "EG-14", "pf": "pc", "satisfaction": 4.5}) + "\n", encoding="utf-8"
+    )
+    out = StringIO()
+    call_command("import", str(path), kind="ratings", client=cast.client_a.name, json=True, stdout=out)
+    summary = json.loads(out.getvalue())
+    rejects = [json.loads(line) for line in open(summary["rejects_path"], encoding="utf-8")]
+    assert [r["code"] for r in rejects] == ["unknown_level"]
