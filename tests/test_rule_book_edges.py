@@ -227,5 +227,6 @@ def test_a_satisfaction_that_is_not_a_whole_number_is_refused_by_the_import(cast
     out = StringIO()
     call_command("import", str(path), kind="ratings", client=cast.client_a.name, json=True, stdout=out)
     summary = json.loads(out.getvalue())
-    rejects = [json.loads(line) for line in open(summary["rejects_path"], encoding="utf-8")]
+    with open(summary["rejects_path"], encoding="utf-8") as fh:
+        rejects = [json.loads(line) for line in fh]
     assert [r["code"] for r in rejects] == ["unknown_level"]
