@@ -184,3 +184,48 @@ def test_the_previous_step_is_the_latest_by_its_time_and_counts_from_its_stated_
                               at=t2 + timedelta(hours=1))  # fmt: skip
     assert machine.previous_step_at(order) == t2 + timedelta(hours=1)
     assert machine.previous_step_at(order, clock_steps=False) == t1  # the clock's own 逾期督办 aside
+
+
+def test_a_stale_copy_repeating_what_was_just_done_is_told_so_and_another_step_must_refresh(cast):
+    from haocha.accounts.access import actor_for_user
+    from haocha.workorders import actions
+    from haocha.workorders.machine import AlreadyDone
+    from haocha.workorders.models import Transition
+
+    order = bad_rating(cast, "RF-9")
+    operator = actor_for_user(cast.operator)
+    first, second, third = (WorkOrder.objects.get(pk=order.pk) for _ in range(3))  # all read at 待核实
+    actions.work_order_verify(order=first, actor=operator, complexity="simple", note="属实")
+    with pytest.raises(AlreadyDone) as done:  # the same 核实 from a copy read before it: nothing twice
+        actions.work_order_verify(order=second, actor=operator, complexity="simple", note="属实")
+    assert (done.value.code, done.value.message) == ("already_done", "已核实，无需重复")
+    with pytest.raises(Conflict) as stale:  # another step from a stale copy
+        actions.work_order_invalidate(order=third, actor=operator, reason="mistaken", note="误评")
+    assert (stale.value.code, stale.value.message) == ("concurrent_update", "工单已被他人处理，请刷新后重试")
+    verify = Transition.objects.get(order=order, action="verify")
+    assert (verify.from_status, verify.to_status, verify.note) == (
+        Status.PENDING_VERIFY,
+        Status.PENDING_VERIFY,
+        "属实",
+    )
+
+
+def test_a_pending_extension_lapses_when_the_order_leaves_the_department(cast):
+    from haocha.accounts.access import actor_for_user
+    from haocha.workorders import actions
+
+    order = moved(
+        bad_rating(cast, "RF-10"),
+        status=Status.HANDLING,
+        department=cast.dept_a,
+        assigned_at=timezone.now(),
+        contacted_at=timezone.now(),
+    )
+    pending_extension(order)
+    actions.work_order_feedback(order=order, actor=actor_for_user(cast.handler_a), result="已重新办理")
+    lapsed = Extension.objects.get(order=order)
+    assert (lapsed.status, lapsed.decided_by_label, lapsed.decision_note) == (
+        Extension.Status.LAPSED,
+        "系统",
+        "工单已反馈办理结果，延期申请失效",
+    )
