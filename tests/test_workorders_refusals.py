@@ -140,7 +140,10 @@ def test_on_a_platforms_order_its_steps_are_the_platforms_and_some_are_not_taken
 
     platform = external_platform(cast)
     order = moved(
-        bad_rating(cast, "RF-7"), status=Status.PENDING_ACCEPT, department=cast.dept_a, platform=platform
+        bad_rating(cast, "RF-7"),
+        status=Status.PENDING_ACCEPT,
+        department=cast.dept_a,
+        platform=platform.client,
     )
     assert forbidden(actor_for_user(cast.handler_a), order, "accept") == (
         "handled_by_platform",
