@@ -546,9 +546,16 @@ def _names(text: str):
                 break
 
 
+# Surnames that are also measure words: after 这/那/一/两/几 … or a digit they count things (这张卡, 一张表).
+_MEASURE_SURNAMES = frozenset("张支条台份项")
+_COUNTED_BEFORE = re.compile(r"[这那哪每各一二两三四五六七八九十几数0-9]$")
+
+
 def _is_name(sentence: _Sentence, begin: int, end: int) -> bool:
     text, word = sentence.text, sentence.text[begin:end]
     after = text[end:]
+    if word[0] in _MEASURE_SURNAMES and _COUNTED_BEFORE.search(text[:begin]):
+        return False  # 这张卡, 两张表
     if _PLACE_NEXT.match(after):
         return False
     nxt = sentence.starts.get(end)
