@@ -223,7 +223,6 @@ def case_details(case_no: str) -> dict:
     ratings and its orders' handling data — no more personal data than the upload carries."""
     from haocha.catalogue.caseno import normalise_case_no
     from haocha.core.errors import NotFound
-    from haocha.workorders.machine import step_actor, step_label
 
     case = (
         Case.objects.select_related("item", "department", "region", "hall")
@@ -243,12 +242,7 @@ def case_details(case_no: str) -> dict:
     return {
         "service": national.service_record(case),
         "ratings": [national.rating_record(r, table) for r in ratings],
-        "orders": [
-            national.order_record(
-                o, sorted(o.transitions.all(), key=lambda t: (t.at, t.pk)), step_label, step_actor
-            )
-            for o in orders
-        ],
+        "orders": [national.order_record(o) for o in orders],
     }
 
 

@@ -20,6 +20,7 @@ from haocha.core.anonymise import anonymise
 from haocha.core.errors import InvalidInput
 from haocha.evaluations.channels import channel_code
 from haocha.evaluations.levels import to_satisfaction
+from haocha.workorders.machine import step_actor, step_label
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -232,9 +233,10 @@ def _public(text: str, *names: str) -> str:
 ORDER_FREE_TEXT = ("invalidNote", "result", "measures", "callbackComment")
 
 
-def order_record(order, steps, step_label, step_actor) -> dict:
+def order_record(order) -> dict:
     """A work order's handling data as it stands, with its timeline (核实, 交办, 联系, 反馈, 回访, 办结 …);
-    free text with personal data masked."""
+    free text with personal data masked. Load the order with prefetch_related("transitions__actor__roles")."""
+    steps = sorted(order.transitions.all(), key=lambda t: (t.at, t.pk))
     who = order.rating.evaluator_name
     data = {
         "projectNo": order.case.case_no,

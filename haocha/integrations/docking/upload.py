@@ -29,7 +29,6 @@ from haocha.integrations.docking import national
 from haocha.integrations.docking.client import ParentClient, ParentUnavailable, configured, parent_client
 from haocha.integrations.docking.dispatch import UPPER_CLIENT
 from haocha.integrations.docking.models import KIND_ORDER, RecordKind, Upload, UploadCursor
-from haocha.workorders.machine import step_actor, step_label
 from haocha.workorders.models import WorkOrder
 
 S = Upload.Status
@@ -268,8 +267,7 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
         .in_bulk([r.object_id for r in by_kind.get(RecordKind.ORDER, [])])
     )
     for pk, order in orders.items():
-        steps = sorted(order.transitions.all(), key=lambda t: (t.at, t.pk))
-        objects[(RecordKind.ORDER, pk)] = national.order_record(order, steps, step_label, step_actor)
+        objects[(RecordKind.ORDER, pk)] = national.order_record(order)
     records, gone = [], []
     for row in rows:
         data = objects.get((row.kind, row.object_id))
@@ -281,6 +279,7 @@ def build_records(rows: list[Upload]) -> tuple[list[dict], list[Upload]]:
 
 
 COUNTS_EVERY = timedelta(minutes=10)
+COUNTS_CURSOR = "counts"  # when the counts last went up
 COUNT_DAYS = 7
 
 
@@ -288,7 +287,7 @@ def daily_counts(now=None) -> dict | None:
     """The daily count exchange, at most every COUNTS_EVERY: the ratings this system holds for each of the
     last COUNT_DAYS days (by rating day, those it uploads), for the parent to reconcile with what arrived."""
     now = now or clock.now()
-    cursor = _cursor("counts")
+    cursor = _cursor(COUNTS_CURSOR)
     if cursor.at and now - cursor.at < COUNTS_EVERY:
         return None
     start = timezone.localdate(now) - timedelta(days=COUNT_DAYS - 1)
@@ -351,7 +350,7 @@ def deliver(payload: dict, client: ParentClient | None = None) -> None:
         results = (client or parent_client(ParentClient)).upload(records, counts=counts)
     except ParentUnavailable as exc:
         if counts is not None:  # not delivered: the next batch (or the quiet round) carries them
-            UploadCursor.objects.filter(name="counts").update(at=None)
+            UploadCursor.objects.filter(name=COUNTS_CURSOR).update(at=None)
         for row in sent:
             Upload.objects.filter(pk=row.pk, status=S.SENT).update(
                 status=S.RETRYING, last_error=str(exc)[:500], next_attempt_at=now + _backoff(row.attempts)
